@@ -1,0 +1,169 @@
+//! Command-line definitions (clap derive) and nothing else: every flag is
+//! defined and documented here, once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hfleaks",
+    version,
+    about = "Finds leaked Hugging Face tokens in files, notebooks and git history",
+    long_about = "Finds leaked Hugging Face tokens (hf_…, api_org_…, hf_oauth_…) in files, notebooks, \
+                  standard input and git history.\n\nExit codes: 0 nothing found, 1 findings (see --exit-code), \
+                  2 error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories ("-" reads standard input).
+    Scan(ScanArgs),
+    /// List or test the detection rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Print each rule's id, severity and description.
+    List {
+        /// Also load rules from this file or directory of *.toml files.
+        #[arg(long = "rules", value_name = "FILE_OR_DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// Check every rule against its own positive and negative examples.
+    Test {
+        /// Also load (and test) rules from this file or directory of *.toml files.
+        #[arg(long = "rules", value_name = "FILE_OR_DIR")]
+        rules: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Options shared by every command that produces a report.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print secrets in full instead of redacted (hf_AbCd…WxYz).
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Report only findings not present in this earlier JSON report.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+
+    /// Extra ignore file (secret_sha256 values and path globs, one per line).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Vec<PathBuf>,
+
+    /// Also load rules from this file or directory of *.toml files.
+    #[arg(long = "rules", value_name = "FILE_OR_DIR")]
+    pub rules: Vec<PathBuf>,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Exit code when findings are reported.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: i32,
+
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// No summary line or notes on standard error (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan; "-" reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Also scan files ignored by .gitignore, .ignore and .hfleaksignore.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Follow symbolic links (loops are reported, not followed).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
+    /// Skip files larger than this (bytes, or with K/M/G suffix: 50M, 1GiB).
+    #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
+    pub max_file_size: u64,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Parses `123`, `10K`, `50M`, `50MiB`, `1G` (binary multiples).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size '{s}': expected a number such as 50M"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "invalid size '{s}': unknown unit '{unit}' (use K, M or G)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("invalid size '{s}': too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("50MiB"), Ok(50 << 20));
+        assert_eq!(parse_size("10k"), Ok(10 << 10));
+        assert_eq!(parse_size("123"), Ok(123));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5T").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,176 @@
+//! The domain types every stage passes along: a [`Finding`], where it came
+//! from, and the [`Report`] that collects them. Their JSON shape is the
+//! contract in DESIGN.md: field names here are public API.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::rules::Severity;
+
+/// The commit a finding is attributed to (history and `--messages`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author: String,
+    pub email: String,
+    /// RFC 3339, with the author's offset.
+    pub date: String,
+    /// First line of the commit message.
+    pub summary: String,
+}
+
+/// Where in a Jupyter notebook a finding sits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotebookCell {
+    /// 1-based index of the cell, in file order (as Jupyter shows them).
+    pub cell: usize,
+    /// `source`, `output`, or another cell key such as `metadata`.
+    pub part: String,
+}
+
+/// One leaked secret at one place.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub severity: Severity,
+    /// As reached from the scan argument, with `/` separators.
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// The secret; redacted by [`Report::redact`] unless `--show-secrets`.
+    pub secret: String,
+    pub secret_sha256: String,
+    pub entropy: f64,
+    pub commit: Option<CommitInfo>,
+    pub at_head: Option<bool>,
+    pub removed_in: Option<CommitInfo>,
+    pub notebook: Option<NotebookCell>,
+    pub encoding: Option<String>,
+    pub verification: Option<crate::verify::Verification>,
+}
+
+/// A path that could not be scanned, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanError {
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// What was scanned.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScanStats {
+    /// `scan`, `history`, `staged`, `stdin` or `verify`.
+    pub kind: String,
+    pub root: String,
+    pub files: u64,
+    pub blobs: u64,
+    pub commits: u64,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    /// Files or blobs left out (over `--max-file-size`), noted on stderr.
+    #[serde(default)]
+    pub skipped: u64,
+}
+
+/// Everything a run found: the document every output format renders.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub tool: ToolInfo,
+    pub scan: ScanStats,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+}
+
+impl Report {
+    /// Deterministic order: by path, position, then rule.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule_id, &a.secret_sha256).cmp(&(
+                &b.path,
+                b.line,
+                b.column,
+                &b.rule_id,
+                &b.secret_sha256,
+            ))
+        });
+        self.errors
+            .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    }
+
+    /// Replaces every secret by its redacted form.
+    pub fn redact(&mut self) {
+        for f in &mut self.findings {
+            f.secret = redact(&f.secret);
+        }
+    }
+}
+
+/// Hex SHA-256 of a secret: a stable id that is safe to publish.
+pub fn sha256_hex(secret: &[u8]) -> String {
+    let digest = Sha256::digest(secret);
+    let mut s = String::with_capacity(64);
+    for b in digest.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// `hf_AbCd…WxYz`: the prefix, four characters at each end of the body.
+/// Short secrets keep only the prefix, so little of them is revealed.
+pub fn redact(secret: &str) -> String {
+    let prefix_len = secret
+        .char_indices()
+        .filter(|&(_, c)| c == '_')
+        .map(|(i, _)| i + 1)
+        .take_while(|&i| i <= 9)
+        .last()
+        .unwrap_or(0);
+    let (prefix, body) = secret.split_at(prefix_len);
+    let chars: Vec<char> = body.chars().collect();
+    if chars.len() < 16 {
+        return format!("{prefix}…");
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{prefix}{head}…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_keeps_prefix_and_four_chars_each_end() {
+        // Built from parts so that no token-shaped literal sits in the source.
+        let body = format!("AbCd{}WxYz", "QmZtRkWvLpNcXyBdGhJsTfUaEo");
+        assert_eq!(redact(&format!("hf_{body}")), "hf_AbCd…WxYz");
+        assert_eq!(redact(&format!("api_org_{body}")), "api_org_AbCd…WxYz");
+        assert_eq!(redact(&format!("hf_oauth_{body}")), "hf_oauth_AbCd…WxYz");
+        assert_eq!(redact("hf_short"), "hf_…");
+    }
+
+    #[test]
+    fn sha256_is_hex_of_the_secret() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Renders a [`Report`] for people (text) and machines (JSON, JSONL,
+//! SARIF), and writes it to stdout or, atomically, to a file. The only
+//! module that writes user-facing output.
+
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::finding::Report;
+use crate::rules::Rule;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+/// What the renderers need besides the report.
+pub struct RenderOptions<'a> {
+    pub format: Format,
+    pub color: bool,
+    pub rules: &'a [Rule],
+}
+
+/// Renders `report` into `out`.
+pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    match opts.format {
+        Format::Text => text::write(report, opts.color, opts.rules, out),
+        Format::Json => json::write(report, out),
+        Format::Jsonl => json::write_lines(report, out),
+        Format::Sarif => sarif::write(report, opts.rules, out),
+    }
+}
+
+/// Writes the rendered report to `path` atomically: a temporary file in the
+/// same directory, renamed into place only once complete.
+pub fn write_file(path: &Path, report: &Report, opts: &RenderOptions) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hfleaks-")
+        .tempfile_in(dir)
+        .with_context(|| format!("{}: cannot write output", path.display()))?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        render(report, opts, &mut w)
+            .with_context(|| format!("{}: cannot write output", path.display()))?;
+        w.flush()
+            .with_context(|| format!("{}: cannot write output", path.display()))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("{}: cannot write output", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Sources yield content with an origin; they know nothing about rules.
+//! Each source hands every chunk to a [`Sink`], from as many threads as it
+//! likes.
+
+pub mod dir;
+pub mod stdin;
+
+/// Receives what a source produces.
+pub trait Sink: Sync {
+    /// One file's (or blob's) content, named by the path shown to the user.
+    fn chunk(&self, path: &str, content: &[u8]);
+    /// Something could not be read; the scan goes on.
+    fn error(&self, path: &str, message: String);
+    /// Something was deliberately left out (e.g. over `--max-file-size`).
+    fn skipped(&self, path: &str, reason: String);
+}
+
+/// A path as text: `/` separators, invalid UTF-8 bytes escaped as `\xNN`
+/// so that two different names never print the same.
+pub fn display_path(path: &std::path::Path) -> String {
+    #[cfg(unix)]
+    let s = {
+        use std::os::unix::ffi::OsStrExt;
+        escape_bytes(path.as_os_str().as_bytes())
+    };
+    #[cfg(not(unix))]
+    let s = path.to_string_lossy().replace('\\', "/");
+    s
+}
+
+/// UTF-8 text as is; each byte of an invalid sequence as `\xNN`.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_is_escaped_not_lost() {
+        assert_eq!(escape_bytes(b"a\xffb.py"), "a\\xFFb.py");
+        assert_eq!(escape_bytes("é.py".as_bytes()), "é.py");
+    }
+}

@@ -1,0 +1,90 @@
+//! Helpers shared by the integration tests: fake tokens from a seeded RNG,
+//! temporary trees, and running the built binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A synthetic, canonical-looking user token (`hf_` + 34 mixed-case
+/// letters) derived from `seed`. Never a real token: generated here.
+pub fn fake_token(seed: u64) -> String {
+    format!("hf_{}", fake_body(seed))
+}
+
+/// A synthetic organization token.
+pub fn fake_org_token(seed: u64) -> String {
+    format!("api_org_{}", fake_body(seed))
+}
+
+/// 34 random letters, mixed case, passing the placeholder checks.
+pub fn fake_body(seed: u64) -> String {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    loop {
+        let s: String = (0..34).map(|_| rng.alphabetic()).collect();
+        let mixed =
+            s.bytes().any(|b| b.is_ascii_uppercase()) && s.bytes().any(|b| b.is_ascii_lowercase());
+        if mixed && !hfleaks::engine::is_placeholder(s.as_bytes()) {
+            return s;
+        }
+    }
+}
+
+/// A temporary directory with files written from `(relative path, content)`.
+pub fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        write(dir.path(), path, content.as_bytes());
+    }
+    dir
+}
+
+pub fn write(root: &Path, rel: &str, content: &[u8]) -> PathBuf {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+/// The `hfleaks` binary, run in `cwd`, with no colour and no environment
+/// that could reach the network.
+pub fn hfleaks(cwd: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("hfleaks").unwrap();
+    cmd.current_dir(cwd)
+        .env_remove("HF_ENDPOINT")
+        .env_remove("HF_TOKEN")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs `hfleaks` with `args` in `cwd` and returns (exit code, stdout, stderr).
+pub fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = hfleaks(cwd).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs a JSON scan and returns (exit code, parsed report).
+pub fn run_json(cwd: &Path, args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let (code, stdout, stderr) = run(cwd, &all);
+    let v: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (code, v)
+}
+
+/// The `path` of every finding, in report order.
+pub fn paths(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
