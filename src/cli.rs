@@ -25,6 +25,11 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories ("-" reads standard input).
     Scan(ScanArgs),
+    /// Scan every blob of a git repository's history once (all refs), or only
+    /// what the commits of a range added (--range).
+    History(HistoryArgs),
+    /// Scan what `git commit` would record (for pre-commit hooks).
+    Staged(StagedArgs),
     /// List or test the detection rules.
     Rules {
         #[command(subcommand)]
@@ -120,6 +125,42 @@ pub struct ScanArgs {
     /// Skip files larger than this (bytes, or with K/M/G suffix: 50M, 1GiB).
     #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
     pub max_file_size: u64,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The repository (default: the one containing the current directory).
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+
+    /// Only what the commits in A..B added (e.g. origin/main..HEAD in CI).
+    #[arg(long, value_name = "A..B", conflicts_with = "since_commit")]
+    pub range: Option<String>,
+
+    /// Same as --range COMMIT..HEAD.
+    #[arg(long, value_name = "COMMIT")]
+    pub since_commit: Option<String>,
+
+    /// Also scan commit messages.
+    #[arg(long)]
+    pub messages: bool,
+
+    /// Skip blobs larger than this (bytes, or with K/M/G suffix).
+    #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
+    pub max_file_size: u64,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StagedArgs {
+    /// The repository (default: the one containing the current directory).
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
 
     #[command(flatten)]
     pub report: ReportArgs,

@@ -2,6 +2,9 @@
 //! from, and the [`Report`] that collects them. Their JSON shape is the
 //! contract in DESIGN.md: field names here are public API.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -114,12 +117,25 @@ impl Report {
             .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     }
 
-    /// Replaces every secret by its redacted form.
+    /// Replaces every secret by its redacted form, including token-shaped
+    /// text in commit summaries (a message may hold a token too).
     pub fn redact(&mut self) {
         for f in &mut self.findings {
             f.secret = redact(&f.secret);
+            for c in [&mut f.commit, &mut f.removed_in].into_iter().flatten() {
+                c.summary = redact_text(&c.summary);
+            }
         }
     }
+}
+
+/// Redacts every token-shaped run (`hf_…`, `api_org_…`) in free text.
+pub fn redact_text(text: &str) -> String {
+    static TOKENISH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?:hf_|api_org_)[A-Za-z0-9_]{8,}").expect("valid regex"));
+    TOKENISH
+        .replace_all(text, |c: &regex::Captures| redact(&c[0]))
+        .into_owned()
 }
 
 /// Hex SHA-256 of a secret: a stable id that is safe to publish.

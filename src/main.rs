@@ -3,8 +3,8 @@
 
 use clap::Parser;
 
-use hfleaks::app;
 use hfleaks::cli::{Cli, Command};
+use hfleaks::{app, history};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -17,6 +17,8 @@ fn main() {
     };
     let result = match cli.command {
         Command::Scan(args) => app::scan(args),
+        Command::History(args) => history::history(args),
+        Command::Staged(args) => history::staged(args),
         Command::Rules { action } => app::rules_command(action),
     };
     let code = match result {

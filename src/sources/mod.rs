@@ -3,7 +3,12 @@
 //! likes.
 
 pub mod dir;
+pub mod git;
+pub mod staged;
 pub mod stdin;
+
+/// Problems met by a source: `(path, message)` pairs; the scan goes on.
+pub type Problems = Vec<(String, String)>;
 
 /// Receives what a source produces.
 pub trait Sink: Sync {

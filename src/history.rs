@@ -1,0 +1,384 @@
+//! The git commands: `history` (every blob of every ref once, or a range)
+//! and `staged` (what the next commit would record). Sources come from
+//! `sources::git`/`sources::staged`, matching from `detect`, attribution
+//! from `provenance`; reporting is shared with `scan` through `app::finish`.
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{Result, anyhow};
+use git2::{Oid, Repository};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::app::{self, human_bytes};
+use crate::cli::{HistoryArgs, ReportArgs, StagedArgs};
+use crate::detect::detect;
+use crate::engine::Engine;
+use crate::filter::{Filters, IGNORE_FILE};
+use crate::finding::{Finding, Report, ScanError, ScanStats};
+use crate::provenance;
+use crate::sources::display_path;
+use crate::sources::git::{self, BlobRef, BlobSink, commit_info};
+use crate::sources::staged::staged_files;
+
+/// Collects findings per blob while blobs are read in parallel.
+struct BlobCollector<'a> {
+    engine: &'a Engine,
+    found: Mutex<HashMap<Oid, Vec<Finding>>>,
+    errors: Mutex<Vec<ScanError>>,
+    quiet: bool,
+    bar: Option<ProgressBar>,
+    bytes: AtomicU64,
+}
+
+impl BlobSink for BlobCollector<'_> {
+    fn blob(&self, blob: &BlobRef, content: &[u8]) {
+        let found = detect(self.engine, content, &blob.path);
+        if !found.is_empty() {
+            self.found
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(blob.id, found);
+        }
+    }
+
+    fn error(&self, blob: &BlobRef, message: String) {
+        let line = format!("hfleaks: {}: {message}", blob.path);
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ScanError {
+                path: blob.path.clone(),
+                message,
+            });
+    }
+
+    fn skipped(&self, blob: &BlobRef, size: u64) {
+        if !self.quiet {
+            let line = format!(
+                "hfleaks: note: skipped {} (blob {}): {} is larger than --max-file-size",
+                blob.path,
+                blob.id,
+                human_bytes(size)
+            );
+            match &self.bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+
+    fn progress(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            bar.inc(1);
+            if bar.position() % 64 == 0 {
+                bar.set_message(human_bytes(total));
+            }
+        }
+    }
+}
+
+impl<'a> BlobCollector<'a> {
+    fn new(engine: &'a Engine, quiet: bool, bar: Option<ProgressBar>) -> Self {
+        BlobCollector {
+            engine,
+            found: Mutex::new(HashMap::new()),
+            errors: Mutex::new(Vec::new()),
+            quiet,
+            bar,
+            bytes: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A progress bar on stderr when it is a terminal and not turned off.
+fn progress_bar(args: &ReportArgs, total: u64) -> Option<ProgressBar> {
+    if args.no_progress || args.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} blobs, {msg}, ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+fn open_repo(path: &Path) -> Result<Repository> {
+    git::open(path).map_err(|e| anyhow!(e))
+}
+
+/// The repository's `.hfleaksignore`: from the work tree, or from HEAD's
+/// tree in a bare repository. Its path patterns are relative to the root.
+fn repo_filters(repo: &Repository, args: &ReportArgs) -> Result<Filters> {
+    let mut filters = app::load_filters(args, &[])?;
+    if let Some(workdir) = repo.workdir() {
+        let file = workdir.join(IGNORE_FILE);
+        if file.is_file() {
+            let text = std::fs::read(&file)?;
+            filters.add_ignore_text(
+                &String::from_utf8_lossy(&text),
+                Path::new("."),
+                &display_path(&file),
+            )?;
+        }
+    } else if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
+        if let Ok(entry) = tree.get_path(Path::new(IGNORE_FILE)) {
+            if let Ok(blob) = repo.find_blob(entry.id()) {
+                filters.add_ignore_text(
+                    &String::from_utf8_lossy(blob.content()),
+                    Path::new("."),
+                    "HEAD:.hfleaksignore",
+                )?;
+            }
+        }
+    }
+    Ok(filters)
+}
+
+fn repo_root(repo: &Repository) -> String {
+    let path: PathBuf = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+    display_path(&path).trim_end_matches('/').to_string()
+}
+
+fn to_errors(list: Vec<(String, String)>) -> Vec<ScanError> {
+    list.into_iter()
+        .map(|(path, message)| {
+            eprintln!(
+                "hfleaks: {}: {message}",
+                if path.is_empty() { "?" } else { &path }
+            );
+            ScanError { path, message }
+        })
+        .collect()
+}
+
+/// `hfleaks history`: every reachable blob once, attributed to the commit
+/// that introduced each token; or, with a range, what its commits added.
+pub fn history(args: HistoryArgs) -> Result<i32> {
+    let started = Instant::now();
+    let rules = app::load_rules(&args.report.rules)?;
+    app::set_threads(args.report.threads);
+    let repo = open_repo(&args.repo)?;
+    let filters = repo_filters(&repo, &args.report)?;
+    let engine = Engine::new(rules);
+    if repo.is_shallow() && !args.report.quiet {
+        eprintln!(
+            "hfleaks: note: shallow clone: history is truncated, commits before the shallow boundary are not scanned"
+        );
+    }
+    let range = match (&args.range, &args.since_commit) {
+        (Some(r), _) => Some(r.clone()),
+        (None, Some(c)) => Some(format!("{c}..HEAD")),
+        _ => None,
+    };
+    let mut report = match range {
+        Some(range) => history_range(&repo, &engine, &range, &args)?,
+        None => history_full(&repo, &engine, &args)?,
+    };
+    report.scan.root = repo_root(&repo);
+    app::finish(report, &filters, engine.rules(), &args.report, started)
+}
+
+fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Result<Report> {
+    let mut walk_errors = Vec::new();
+    let commits = git::all_commits(repo, &mut walk_errors)
+        .map_err(|e| anyhow!("cannot list commits: {}", e.message()))?;
+    let en = git::enumerate_blobs(repo, commits);
+    walk_errors.extend(en.errors);
+    let bar = progress_bar(&args.report, en.blobs.len() as u64);
+    let collector = BlobCollector::new(engine, args.report.quiet, bar);
+    let stats = git::read_blobs(repo.path(), &en.blobs, args.max_file_size, &collector)
+        .map_err(|e| anyhow!(e))?;
+    if let Some(bar) = &collector.bar {
+        bar.finish_and_clear();
+    }
+    let found = collector
+        .found
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut errors = collector
+        .errors
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let (mut findings, attribution_errors) = provenance::attribute(repo, &en.commits, &found);
+    walk_errors.extend(attribution_errors);
+    errors.extend(to_errors(walk_errors));
+    if args.messages {
+        findings.extend(message_findings(repo, engine, &en.commits));
+    }
+    Ok(Report {
+        scan: ScanStats {
+            kind: "history".into(),
+            commits: en.commits.len() as u64,
+            blobs: stats.blobs,
+            bytes: stats.bytes,
+            skipped: stats.skipped,
+            ..ScanStats::default()
+        },
+        findings,
+        errors,
+        ..Report::default()
+    })
+}
+
+/// Findings in commit messages: path "" and the commit.
+fn message_findings(repo: &Repository, engine: &Engine, commits: &[Oid]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for &id in commits {
+        let Ok(commit) = repo.find_commit(id) else {
+            continue;
+        };
+        for mut f in detect(engine, commit.message_bytes(), "") {
+            if seen.insert(f.secret_sha256.clone()) {
+                f.commit = Some(commit_info(&commit));
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+fn history_range(
+    repo: &Repository,
+    engine: &Engine,
+    range: &str,
+    args: &HistoryArgs,
+) -> Result<Report> {
+    let commits = git::range_commits(repo, range).map_err(|e| anyhow!(e))?;
+    let changes = git::changes(repo, &commits).map_err(|e| anyhow!(e))?;
+    let mut seen = HashSet::new();
+    let blobs: Vec<BlobRef> = changes
+        .iter()
+        .filter_map(|c| {
+            c.new.filter(|id| seen.insert(*id)).map(|id| BlobRef {
+                id,
+                path: c.path.clone(),
+            })
+        })
+        .collect();
+    let bar = progress_bar(&args.report, blobs.len() as u64);
+    let collector = BlobCollector::new(engine, args.report.quiet, bar);
+    let stats = git::read_blobs(repo.path(), &blobs, args.max_file_size, &collector)
+        .map_err(|e| anyhow!(e))?;
+    if let Some(bar) = &collector.bar {
+        bar.finish_and_clear();
+    }
+    let found = collector
+        .found
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let errors = collector
+        .errors
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+
+    let tip = repo
+        .revparse(range)
+        .ok()
+        .and_then(|r| r.to().and_then(|o| o.peel_to_tree().ok()));
+    let contains = |blob: Option<Oid>, secret: &[u8]| {
+        blob.and_then(|id| repo.find_blob(id).ok())
+            .is_some_and(|b| memchr::memmem::find(b.content(), secret).is_some())
+    };
+    let mut findings = Vec::new();
+    let mut reported = HashSet::new();
+    for (i, change) in changes.iter().enumerate() {
+        let Some(list) = change.new.and_then(|id| found.get(&id)) else {
+            continue;
+        };
+        for f in list {
+            let secret = f.secret.as_bytes();
+            // Already there before this commit (an old token in an edited or moved file).
+            if contains(change.old, secret)
+                || !reported.insert((f.secret_sha256.clone(), change.path.clone()))
+            {
+                continue;
+            }
+            let mut f = f.clone();
+            f.path = change.path.clone();
+            f.commit = repo
+                .find_commit(change.commit)
+                .ok()
+                .map(|c| commit_info(&c));
+            let at_tip = tip
+                .as_ref()
+                .and_then(|t| t.get_path(Path::new(&change.path)).ok())
+                .is_some_and(|e| contains(Some(e.id()), secret));
+            f.at_head = Some(at_tip);
+            if !at_tip {
+                f.removed_in = changes[i + 1..]
+                    .iter()
+                    .find(|c| c.path == change.path && !contains(c.new, secret))
+                    .and_then(|c| repo.find_commit(c.commit).ok())
+                    .map(|c| commit_info(&c));
+            }
+            findings.push(f);
+        }
+    }
+    if args.messages {
+        findings.extend(message_findings(repo, engine, &commits));
+    }
+    Ok(Report {
+        scan: ScanStats {
+            kind: "history".into(),
+            commits: commits.len() as u64,
+            blobs: stats.blobs,
+            bytes: stats.bytes,
+            skipped: stats.skipped,
+            ..ScanStats::default()
+        },
+        findings,
+        errors,
+        ..Report::default()
+    })
+}
+
+/// `hfleaks staged`: the lines the staged change adds, read from the index.
+pub fn staged(args: StagedArgs) -> Result<i32> {
+    let started = Instant::now();
+    let rules = app::load_rules(&args.report.rules)?;
+    let repo = open_repo(&args.repo)?;
+    let filters = repo_filters(&repo, &args.report)?;
+    let engine = Engine::new(rules);
+    let (files, problems) = staged_files(&repo).map_err(|e| anyhow!(e))?;
+    let mut findings = Vec::new();
+    let mut bytes = 0;
+    for file in &files {
+        bytes += file.content.len() as u64;
+        findings.extend(
+            detect(&engine, &file.content, &file.path)
+                .into_iter()
+                .filter(|f| {
+                    file.added_lines
+                        .as_ref()
+                        .is_none_or(|lines| lines.contains(&f.line))
+                }),
+        );
+    }
+    let report = Report {
+        scan: ScanStats {
+            kind: "staged".into(),
+            root: repo_root(&repo),
+            files: files.len() as u64,
+            blobs: files.len() as u64,
+            bytes,
+            ..ScanStats::default()
+        },
+        findings,
+        errors: to_errors(problems),
+        ..Report::default()
+    };
+    app::finish(report, &filters, engine.rules(), &args.report, started)
+}

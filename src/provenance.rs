@@ -1,0 +1,217 @@
+//! Provenance for `history`: which commit introduced each token at which
+//! path, whether it is still at HEAD, and which commit removed it.
+//!
+//! Runs after matching and only looks for blobs that had a finding, so its
+//! cost is one more pass over the distinct trees, with every tree that holds
+//! none of those blobs answered from a memo.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use git2::{ObjectType, Oid, Repository};
+
+use crate::finding::Finding;
+use crate::sources::git::{commit_info, display};
+
+/// (token, path), both interned.
+type Key = (u32, u32);
+
+/// Attributes the findings of `blobs` (found with the blob's first path)
+/// to the commits in `commits` (oldest first). Returns one finding per
+/// token and path lineage: a rename continues a finding, a copy starts one.
+pub fn attribute(
+    repo: &Repository,
+    commits: &[Oid],
+    blobs: &HashMap<Oid, Vec<Finding>>,
+) -> (Vec<Finding>, Vec<(String, String)>) {
+    let mut walker = Walker {
+        repo,
+        blobs,
+        tree_memo: HashMap::new(),
+        set_memo: HashMap::new(),
+        tokens: Interner::default(),
+        paths: Interner::default(),
+        errors: Vec::new(),
+    };
+    let mut sets: HashMap<Oid, Rc<HashSet<Key>>> = HashMap::new();
+    let mut lineage: HashMap<Key, usize> = HashMap::new();
+    // (token, path, introducing commit, blob at that path)
+    let mut drafts: Vec<(u32, u32, Oid, Oid)> = Vec::new();
+    let mut removals: Vec<Vec<Oid>> = Vec::new();
+    let empty: Rc<HashSet<Key>> = Rc::new(HashSet::new());
+
+    for &id in commits {
+        let Ok(commit) = repo.find_commit(id) else {
+            continue;
+        };
+        let (set, blob_at) = walker.keys(commit.tree_id());
+        let parents: Vec<Rc<HashSet<Key>>> = commit
+            .parent_ids()
+            .map(|p| sets.get(&p).cloned().unwrap_or_else(|| empty.clone()))
+            .collect();
+        let unchanged = parents.len() == 1 && Rc::ptr_eq(&parents[0], &set);
+        if !(unchanged || parents.is_empty() && set.is_empty()) {
+            for &key in set.iter() {
+                if parents.iter().any(|p| p.contains(&key)) || lineage.contains_key(&key) {
+                    continue;
+                }
+                // A rename: the token left another path of a parent in this commit.
+                let renamed_from = parents
+                    .iter()
+                    .flat_map(|p| p.iter())
+                    .find(|k| k.0 == key.0 && !set.contains(k) && lineage.contains_key(k))
+                    .and_then(|k| lineage.get(k).copied());
+                let finding = renamed_from.unwrap_or_else(|| {
+                    drafts.push((key.0, key.1, id, blob_at[&key]));
+                    removals.push(Vec::new());
+                    drafts.len() - 1
+                });
+                lineage.insert(key, finding);
+            }
+            for parent in &parents {
+                for key in parent.iter().filter(|k| !set.contains(k)) {
+                    let Some(&f) = lineage.get(key) else { continue };
+                    let still_there = set.iter().any(|k| lineage.get(k) == Some(&f));
+                    if !still_there && !removals[f].contains(&id) {
+                        removals[f].push(id);
+                    }
+                }
+            }
+        }
+        sets.insert(id, set);
+    }
+
+    let head = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .map(|c| c.id());
+    let head_set = head.and_then(|h| sets.get(&h).cloned()).unwrap_or(empty);
+    let at_head: HashSet<usize> = head_set
+        .iter()
+        .filter_map(|k| lineage.get(k).copied())
+        .collect();
+
+    let mut findings = Vec::with_capacity(drafts.len());
+    for (f, &(token, path, commit_id, blob)) in drafts.iter().enumerate() {
+        let secret_sha = walker.tokens.name(token);
+        let Some(base) = blobs
+            .get(&blob)
+            .and_then(|v| v.iter().find(|x| x.secret_sha256 == secret_sha))
+        else {
+            continue;
+        };
+        let mut finding = base.clone();
+        finding.path = walker.paths.name(path).to_string();
+        finding.commit = repo.find_commit(commit_id).ok().map(|c| commit_info(&c));
+        let present = at_head.contains(&f);
+        finding.at_head = Some(present);
+        if !present {
+            finding.removed_in = head.and_then(|h| {
+                removals[f]
+                    .iter()
+                    .rev()
+                    .find(|&&r| r == h || repo.graph_descendant_of(h, r).unwrap_or(false))
+                    .and_then(|&r| repo.find_commit(r).ok())
+                    .map(|c| commit_info(&c))
+            });
+        }
+        findings.push(finding);
+    }
+    (findings, walker.errors)
+}
+
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.to_string());
+        self.ids.insert(s.to_string(), id);
+        id
+    }
+
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// The keys present in a root tree, and the blob holding each.
+type KeySet = (Rc<HashSet<Key>>, Rc<HashMap<Key, Oid>>);
+
+/// (path relative to the tree, blob) for each blob of interest under a tree.
+type Entries = Rc<Vec<(String, Oid)>>;
+
+struct Walker<'a> {
+    repo: &'a Repository,
+    blobs: &'a HashMap<Oid, Vec<Finding>>,
+    tree_memo: HashMap<Oid, Entries>,
+    set_memo: HashMap<Oid, KeySet>,
+    tokens: Interner,
+    paths: Interner,
+    errors: Vec<(String, String)>,
+}
+
+impl Walker<'_> {
+    /// The (token, path) keys present in a root tree, and the blob holding each.
+    fn keys(&mut self, root: Oid) -> KeySet {
+        if let Some(v) = self.set_memo.get(&root) {
+            return v.clone();
+        }
+        let entries = self.entries(root);
+        let mut set = HashSet::new();
+        let mut blob_at = HashMap::new();
+        for (path, blob) in entries.iter() {
+            let p = self.paths.id(path);
+            let mut seen = HashSet::new();
+            for f in &self.blobs[blob] {
+                if seen.insert(f.secret_sha256.as_str()) {
+                    let key = (self.tokens.id(&f.secret_sha256), p);
+                    set.insert(key);
+                    blob_at.insert(key, *blob);
+                }
+            }
+        }
+        let v = (Rc::new(set), Rc::new(blob_at));
+        self.set_memo.insert(root, v.clone());
+        v
+    }
+
+    fn entries(&mut self, tree_id: Oid) -> Entries {
+        if let Some(e) = self.tree_memo.get(&tree_id) {
+            return e.clone();
+        }
+        let mut out = Vec::new();
+        match self.repo.find_tree(tree_id) {
+            Ok(tree) => {
+                for entry in tree.iter() {
+                    let name = display(entry.name_bytes());
+                    match entry.kind() {
+                        Some(ObjectType::Blob) if self.blobs.contains_key(&entry.id()) => {
+                            out.push((name, entry.id()))
+                        }
+                        Some(ObjectType::Tree) => {
+                            let sub = self.entries(entry.id());
+                            out.extend(sub.iter().map(|(p, b)| (format!("{name}/{p}"), *b)));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => self.errors.push((
+                String::new(),
+                format!("cannot read tree {tree_id}: {}", e.message()),
+            )),
+        }
+        let out = Rc::new(out);
+        self.tree_memo.insert(tree_id, out.clone());
+        out
+    }
+}

@@ -1,0 +1,518 @@
+//! `hfleaks history` and `hfleaks staged` on real repositories built with
+//! git2 in temporary directories, with fixed author dates.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use git2::{IndexEntry, IndexTime, Oid, Repository, Signature, Time};
+use serde_json::Value;
+
+/// A repository whose commits are built from in-memory file maps.
+struct TestRepo {
+    dir: tempfile::TempDir,
+    repo: Repository,
+    clock: std::cell::Cell<i64>,
+}
+
+type Files<'a> = &'a [(&'a str, &'a str)];
+
+impl TestRepo {
+    fn new() -> TestRepo {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        TestRepo {
+            dir,
+            repo,
+            clock: std::cell::Cell::new(1_700_000_000),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Commits exactly `files` as the tree on `branch`, with `parents`.
+    fn commit_on(&self, branch: &str, files: Files, message: &str, parents: &[Oid]) -> Oid {
+        let mut index = git2::Index::new().unwrap();
+        for (path, content) in files {
+            let entry = IndexEntry {
+                ctime: IndexTime::new(0, 0),
+                mtime: IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100644,
+                uid: 0,
+                gid: 0,
+                file_size: content.len() as u32,
+                id: self.repo.blob(content.as_bytes()).unwrap(),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        let tree_id = index.write_tree_to(&self.repo).unwrap();
+        let tree = self.repo.find_tree(tree_id).unwrap();
+        let t = self.clock.get() + 3600;
+        self.clock.set(t);
+        let sig = Signature::new("Ada Lovelace", "ada@example.com", &Time::new(t, 120)).unwrap();
+        let parents: Vec<_> = parents
+            .iter()
+            .map(|p| self.repo.find_commit(*p).unwrap())
+            .collect();
+        let parent_refs: Vec<_> = parents.iter().collect();
+        let id = self
+            .repo
+            .commit(None, &sig, &sig, message, &tree, &parent_refs)
+            .unwrap();
+        self.repo
+            .reference(&format!("refs/heads/{branch}"), id, true, "test")
+            .unwrap();
+        id
+    }
+
+    /// Commits on `main`, on top of its current tip.
+    fn commit(&self, files: Files, message: &str) -> Oid {
+        let parent = self.repo.refname_to_id("refs/heads/main").ok();
+        let id = self.commit_on(
+            "main",
+            files,
+            message,
+            &parent.into_iter().collect::<Vec<_>>(),
+        );
+        self.repo.set_head("refs/heads/main").unwrap();
+        id
+    }
+
+    fn history(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["history", "--no-progress"];
+        all.extend(args);
+        run_json(self.path(), &all)
+    }
+}
+
+fn findings(r: &Value) -> &Vec<Value> {
+    r["findings"].as_array().unwrap()
+}
+
+fn summary(f: &Value) -> &str {
+    f["commit"]["summary"].as_str().unwrap()
+}
+
+#[test]
+fn token_added_then_deleted_is_found_with_its_exposure_window() {
+    let t = fake_token(1);
+    let r = TestRepo::new();
+    r.commit(&[("app.py", "x = 1\n")], "init");
+    let added = r.commit(
+        &[("app.py", &format!("x = 1\nTOKEN = '{t}'\n"))],
+        "add config",
+    );
+    let removed = r.commit(&[("app.py", "x = 1\n")], "remove token");
+    let (code, rep) = r.history(&[]);
+    assert_eq!(code, 1);
+    let f = &findings(&rep)[0];
+    assert_eq!(findings(&rep).len(), 1);
+    assert_eq!(f["path"], "app.py");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(2), Some(10))
+    );
+    assert_eq!(f["commit"]["id"], added.to_string());
+    assert_eq!(f["commit"]["author"], "Ada Lovelace");
+    assert_eq!(f["commit"]["email"], "ada@example.com");
+    assert_eq!(f["commit"]["date"], "2023-11-15T02:13:20+02:00");
+    assert_eq!(summary(f), "add config");
+    assert_eq!(f["at_head"], false);
+    assert_eq!(f["removed_in"]["id"], removed.to_string());
+    assert_eq!(rep["scan"]["kind"], "history");
+    assert_eq!(rep["scan"]["commits"], 3);
+    assert_eq!(rep["scan"]["blobs"], 2);
+}
+
+#[test]
+fn token_still_in_head_is_at_head_and_later_versions_are_not_new_findings() {
+    let t = fake_token(2);
+    let r = TestRepo::new();
+    r.commit(&[("cfg.yaml", &format!("token: {t}\n"))], "first");
+    r.commit(&[("cfg.yaml", &format!("a: 1\ntoken: {t}\n"))], "edit");
+    r.commit(
+        &[("cfg.yaml", &format!("a: 2\ntoken: {t}\n"))],
+        "edit again",
+    );
+    let (_, rep) = r.history(&[]);
+    assert_eq!(findings(&rep).len(), 1);
+    let f = &findings(&rep)[0];
+    assert_eq!(summary(f), "first");
+    assert_eq!(f["at_head"], true);
+    assert!(f["removed_in"].is_null());
+}
+
+#[test]
+fn token_on_an_unmerged_branch_is_found() {
+    let t = fake_token(3);
+    let r = TestRepo::new();
+    let base = r.commit(&[("a.py", "x\n")], "init");
+    r.commit_on(
+        "feature",
+        &[("a.py", "x\n"), ("secret.env", &format!("HF_TOKEN={t}\n"))],
+        "wip",
+        &[base],
+    );
+    let (code, rep) = r.history(&[]);
+    assert_eq!(code, 1);
+    let f = &findings(&rep)[0];
+    assert_eq!(f["path"], "secret.env");
+    assert_eq!(summary(f), "wip");
+    assert_eq!(f["at_head"], false);
+    assert!(f["removed_in"].is_null(), "never on HEAD's history: {f}");
+}
+
+#[test]
+fn token_reachable_only_from_a_tag_is_found() {
+    let t = fake_token(4);
+    let r = TestRepo::new();
+    let base = r.commit(&[("a.py", "x\n")], "init");
+    let tagged = r.commit_on(
+        "tmp",
+        &[("a.py", &format!("T='{t}'\n"))],
+        "release build",
+        &[base],
+    );
+    let sig = Signature::new("Ada", "ada@example.com", &Time::new(1_700_100_000, 0)).unwrap();
+    r.repo
+        .tag(
+            "v1.0",
+            &r.repo.find_object(tagged, None).unwrap(),
+            &sig,
+            "release",
+            false,
+        )
+        .unwrap();
+    r.repo
+        .find_reference("refs/heads/tmp")
+        .unwrap()
+        .delete()
+        .unwrap();
+    let (code, rep) = r.history(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(summary(&findings(&rep)[0]), "release build");
+}
+
+#[test]
+fn renamed_file_is_attributed_to_the_original_commit_and_path() {
+    let t = fake_token(5);
+    let r = TestRepo::new();
+    let added = r.commit(&[("old/name.py", &format!("T='{t}'\n"))], "add");
+    r.commit(&[("new/name.py", &format!("T='{t}'\n"))], "move");
+    let (_, rep) = r.history(&[]);
+    assert_eq!(findings(&rep).len(), 1, "{rep}");
+    let f = &findings(&rep)[0];
+    assert_eq!(f["path"], "old/name.py");
+    assert_eq!(f["commit"]["id"], added.to_string());
+    assert_eq!(f["at_head"], true, "the renamed file still holds it");
+}
+
+#[test]
+fn same_token_in_two_files_is_two_findings() {
+    let t = fake_token(6);
+    let r = TestRepo::new();
+    r.commit(
+        &[
+            ("a.py", &format!("A='{t}'\n")),
+            ("b/c.py", &format!("# x\nC='{t}'\n")),
+        ],
+        "both",
+    );
+    let (_, rep) = r.history(&[]);
+    let p = paths(&rep);
+    assert_eq!(p, ["a.py", "b/c.py"]);
+    assert_eq!(findings(&rep)[1]["line"], 2);
+}
+
+#[test]
+fn range_reports_only_what_its_commits_added() {
+    let (old, new) = (fake_token(7), fake_token(8));
+    let r = TestRepo::new();
+    let base = r.commit(&[("a.py", &format!("OLD='{old}'\n"))], "old leak");
+    let intro = r.commit(
+        &[
+            ("a.py", &format!("OLD='{old}'\nx = 2\n")),
+            ("b.py", &format!("NEW='{new}'\n")),
+        ],
+        "new leak",
+    );
+    let tip = r.commit(
+        &[
+            ("a.py", &format!("OLD='{old}'\nx = 3\n")),
+            ("b.py", &format!("NEW='{new}'\n")),
+        ],
+        "later",
+    );
+    // Including the introducing commit: only the new token.
+    let (code, rep) = r.history(&["--range", &format!("{base}..{tip}")]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&rep), ["b.py"]);
+    assert_eq!(findings(&rep)[0]["commit"]["id"], intro.to_string());
+    assert_eq!(findings(&rep)[0]["at_head"], true);
+    assert_eq!(rep["scan"]["commits"], 2);
+    // Excluding it: nothing.
+    let (code, rep) = r.history(&["--range", &format!("{intro}..{tip}")]);
+    assert_eq!(code, 0, "{rep}");
+    // --since-commit is A..HEAD.
+    let (_, rep) = r.history(&["--since-commit", &base.to_string()]);
+    assert_eq!(paths(&rep), ["b.py"]);
+}
+
+#[test]
+fn bad_range_is_an_error() {
+    let r = TestRepo::new();
+    r.commit(&[("a", "x")], "init");
+    let (code, _, stderr) = run(r.path(), &["history", "--range", "nope..HEAD"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("invalid range 'nope..HEAD'"), "{stderr}");
+}
+
+#[test]
+fn merge_commit_does_not_duplicate_a_branch_token() {
+    let t = fake_token(9);
+    let r = TestRepo::new();
+    let base = r.commit(&[("a.py", "x\n")], "init");
+    let side = r.commit_on(
+        "side",
+        &[("a.py", "x\n"), ("s.py", &format!("S='{t}'\n"))],
+        "side leak",
+        &[base],
+    );
+    let main2 = r.commit(&[("a.py", "y\n")], "main work");
+    let merge = r.commit_on(
+        "main",
+        &[("a.py", "y\n"), ("s.py", &format!("S='{t}'\n"))],
+        "merge side",
+        &[main2, side],
+    );
+    let (_, rep) = r.history(&[]);
+    assert_eq!(findings(&rep).len(), 1);
+    assert_eq!(findings(&rep)[0]["commit"]["id"], side.to_string());
+    assert_eq!(findings(&rep)[0]["at_head"], true);
+    // The merge's range (first parent..merge) includes the side commit.
+    let (_, rep) = r.history(&["--range", &format!("{main2}..{merge}")]);
+    assert_eq!(findings(&rep).len(), 1);
+    assert_eq!(findings(&rep)[0]["commit"]["id"], side.to_string());
+}
+
+#[test]
+fn empty_repository_reports_nothing() {
+    let r = TestRepo::new();
+    let (code, rep) = r.history(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(rep["scan"]["commits"], 0);
+    assert!(findings(&rep).is_empty());
+}
+
+#[test]
+fn not_a_repository_exits_2() {
+    let dir = tree(&[("a.txt", "x")]);
+    let (code, _, stderr) = run(dir.path(), &["history", "."]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a git repository: ."), "{stderr}");
+    let (code, _, stderr) = run(dir.path(), &["staged"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a git repository"), "{stderr}");
+}
+
+#[test]
+fn commit_messages_are_scanned_with_messages() {
+    let t = fake_token(10);
+    let r = TestRepo::new();
+    r.commit(&[("a", "x")], &format!("debug: use {t} for now\n\nmore"));
+    let (code, _) = r.history(&[]);
+    assert_eq!(code, 0);
+    let (code, rep) = r.history(&["--messages"]);
+    assert_eq!(code, 1);
+    let f = &findings(&rep)[0];
+    assert_eq!(f["path"], "");
+    assert_eq!(f["line"], 1);
+    assert!(summary(f).starts_with("debug: use hf_"));
+    assert!(
+        !rep.to_string().contains(&t),
+        "message summary must not leak the token"
+    );
+}
+
+fn git(cwd: &Path, args: &[&str]) {
+    let st = std::process::Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+#[test]
+fn bare_and_shallow_clones_work() {
+    let t = fake_token(11);
+    let r = TestRepo::new();
+    r.commit(&[("a.py", &format!("T='{t}'\n"))], "leak");
+    r.commit(&[("a.py", "clean\n")], "fix");
+    r.commit(&[("a.py", "clean\n"), ("b.py", "more\n")], "more");
+    let out = tempfile::tempdir().unwrap();
+    let src = format!("file://{}", r.path().display());
+    git(out.path(), &["clone", "-q", "--bare", &src, "bare.git"]);
+    let (code, rep) = run_json(out.path(), &["history", "bare.git", "--no-progress"]);
+    assert_eq!(code, 1);
+    assert_eq!(summary(&findings(&rep)[0]), "leak");
+    git(
+        out.path(),
+        &["clone", "-q", "--depth", "1", &src, "shallow"],
+    );
+    let (code, stdout, stderr) = run(
+        &out.path().join("shallow"),
+        &["history", "--no-progress", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("shallow clone: history is truncated"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_blob_is_an_error_entry_and_the_scan_goes_on() {
+    let t = fake_token(12);
+    let r = TestRepo::new();
+    r.commit(
+        &[("a.py", "lost content\n"), ("b.py", &format!("T='{t}'\n"))],
+        "c",
+    );
+    let lost = r
+        .repo
+        .revparse_single("HEAD:a.py")
+        .unwrap()
+        .id()
+        .to_string();
+    std::fs::remove_file(
+        r.path()
+            .join(".git/objects")
+            .join(&lost[..2])
+            .join(&lost[2..]),
+    )
+    .unwrap();
+    let (code, rep) = r.history(&[]);
+    assert_eq!(code, 1, "{rep}");
+    assert_eq!(paths(&rep), ["b.py"]);
+    let errors = rep["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], "a.py");
+    assert!(errors[0]["message"].as_str().unwrap().contains(&lost));
+}
+
+#[test]
+fn staged_scans_the_index_not_the_working_tree() {
+    let (a, b, old) = (fake_token(13), fake_token(14), fake_token(15));
+    let r = TestRepo::new();
+    r.commit(&[("keep.py", &format!("OLD='{old}'\nx = 1\n"))], "old");
+    let mut index = r.repo.index().unwrap();
+    index
+        .read_tree(&r.repo.head().unwrap().peel_to_tree().unwrap())
+        .unwrap();
+    index.write().unwrap();
+    // checkout the files so the working tree matches HEAD
+    r.repo
+        .checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+
+    // An unstaged edit with a token: not reported.
+    write(r.path(), "unstaged.py", format!("U='{a}'\n").as_bytes());
+    // A staged token, then edited away in the working tree: reported.
+    write(r.path(), "staged.py", format!("S='{b}'\n").as_bytes());
+    // An unrelated edit to a file holding an old token: not reported.
+    write(
+        r.path(),
+        "keep.py",
+        format!("OLD='{old}'\nx = 2\n").as_bytes(),
+    );
+    let mut index = r.repo.index().unwrap();
+    index.add_path(Path::new("staged.py")).unwrap();
+    index.add_path(Path::new("keep.py")).unwrap();
+    index.write().unwrap();
+    write(r.path(), "staged.py", b"S = os.environ['HF_TOKEN']\n");
+
+    let (code, rep) = run_json(r.path(), &["staged"]);
+    assert_eq!(code, 1, "{rep}");
+    assert_eq!(paths(&rep), ["staged.py"]);
+    assert_eq!(rep["scan"]["kind"], "staged");
+    let (_, text, _) = run(r.path(), &["staged"]);
+    assert!(text.contains("staged.py:1:4"), "{text}");
+}
+
+#[test]
+fn staged_in_a_repository_without_commits() {
+    let t = fake_token(16);
+    let r = TestRepo::new();
+    write(
+        r.path(),
+        "dir with space/ünï.py",
+        format!("T='{t}'\n").as_bytes(),
+    );
+    let mut index = r.repo.index().unwrap();
+    index.add_path(Path::new("dir with space/ünï.py")).unwrap();
+    index.write().unwrap();
+    let (code, rep) = run_json(r.path(), &["staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&rep), ["dir with space/ünï.py"]);
+    // Nothing staged: clean.
+    let r2 = TestRepo::new();
+    let (code, _) = run_json(r2.path(), &["staged"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn staged_allow_comment_and_ignore_file_apply() {
+    let t = fake_token(17);
+    let r = TestRepo::new();
+    write(
+        r.path(),
+        "a.py",
+        format!("T='{t}'  # hfleaks:allow\n").as_bytes(),
+    );
+    let mut index = r.repo.index().unwrap();
+    index.add_path(Path::new("a.py")).unwrap();
+    index.write().unwrap();
+    let (code, _) = run_json(r.path(), &["staged"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn history_is_deterministic_across_thread_counts() {
+    let r = TestRepo::new();
+    for i in 0..12u64 {
+        let files: Vec<(String, String)> = (0..4)
+            .map(|j| {
+                (
+                    format!("d{j}/f{}.py", i % 3),
+                    format!("v{i}\nT='{}'\n", fake_token(100 + i * 4 + j)),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        r.commit(&refs, &format!("c{i}"));
+    }
+    let strip = |mut v: Value| {
+        v["scan"]["duration_ms"] = Value::Null;
+        v
+    };
+    let (_, one) = r.history(&["--threads", "1"]);
+    let (_, two) = r.history(&["--threads", "2"]);
+    assert!(!findings(&one).is_empty());
+    assert_eq!(strip(one), strip(two));
+}
