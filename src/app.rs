@@ -14,7 +14,7 @@ use crate::detect::detect;
 use crate::engine::Engine;
 use crate::filter::{Filters, IGNORE_FILE};
 use crate::finding::{Finding, Report, ScanError, ScanStats};
-use crate::report::{self, RenderOptions};
+use crate::report::{self, Format, RenderOptions};
 use crate::rules::{self, Rule};
 use crate::sources::dir::{WalkOptions, scan_paths};
 use crate::sources::stdin::scan_stdin;
@@ -214,26 +214,36 @@ pub fn finish(
     Ok(exit_code(&report, args.exit_code))
 }
 
-/// Renders the report to `-o FILE` or standard output. A closed pipe on
-/// standard output (`| head`) ends the output quietly.
+/// Renders the report to each `-o FILE` (format from `--format`, else from
+/// the file's extension) or to standard output. A closed pipe on standard
+/// output (`| head`) ends the output quietly.
 pub fn emit(report: &Report, rules: &[Rule], args: &ReportArgs) -> Result<()> {
+    let fallback = args.format.unwrap_or(Format::Text);
+    if !args.output.is_empty() {
+        for path in &args.output {
+            let format = match (args.output.len(), args.format) {
+                (1, Some(f)) => f,
+                _ => Format::for_path(path).unwrap_or(fallback),
+            };
+            let opts = RenderOptions {
+                format,
+                color: false,
+                rules,
+            };
+            report::write_file(path, report, &opts)?;
+        }
+        return Ok(());
+    }
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.is_none()
-                && io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none()
-        }
+        ColorChoice::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let opts = RenderOptions {
-        format: args.format,
+        format: fallback,
         color,
         rules,
     };
-    if let Some(path) = &args.output {
-        return report::write_file(path, report, &opts);
-    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let written = report::render(report, &opts, &mut out).and_then(|_| out.flush());

@@ -63,13 +63,15 @@ pub enum ColorChoice {
 /// Options shared by every command that produces a report.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format (default: text; for -o files, from the extension:
+    /// .json, .jsonl, .sarif).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// Write the report to FILE (atomically) instead of standard output.
+    /// Repeat to write several formats in one run: -o a.sarif -o a.json.
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub output: Vec<PathBuf>,
 
     /// Print secrets in full instead of redacted (hf_AbCd…WxYz).
     #[arg(long)]

@@ -380,5 +380,20 @@ pub fn staged(args: StagedArgs) -> Result<i32> {
         errors: to_errors(problems),
         ..Report::default()
     };
-    app::finish(report, &filters, engine.rules(), &args.report, started)
+    let code = app::finish(report, &filters, engine.rules(), &args.report, started)?;
+    if code != 0 && code == args.report.exit_code {
+        eprint!("{BLOCKED_HINT}");
+    }
+    Ok(code)
 }
+
+/// What a pre-commit user reads when `staged` blocks a commit.
+pub const BLOCKED_HINT: &str = "\
+hfleaks: commit blocked: the staged changes add a Hugging Face token (see above).
+  fix:   remove the token from the file, read it from the environment instead
+         (os.environ[\"HF_TOKEN\"]; huggingface_hub reads HF_TOKEN by itself),
+         and `git add` the file again. If the token was ever pushed, shared or
+         run in a public notebook, revoke it: https://huggingface.co/settings/tokens
+  false positive? add `hfleaks:allow` in a comment on that line, or put the
+         finding's secret_sha256 (or a path pattern) in .hfleaksignore.
+";

@@ -448,8 +448,13 @@ fn staged_scans_the_index_not_the_working_tree() {
     assert_eq!(code, 1, "{rep}");
     assert_eq!(paths(&rep), ["staged.py"]);
     assert_eq!(rep["scan"]["kind"], "staged");
-    let (_, text, _) = run(r.path(), &["staged"]);
+    let (_, text, stderr) = run(r.path(), &["staged"]);
     assert!(text.contains("staged.py:1:4"), "{text}");
+    assert!(stderr.contains("commit blocked"), "{stderr}");
+    assert!(
+        stderr.contains("HF_TOKEN") && stderr.contains("hfleaks:allow"),
+        "{stderr}"
+    );
 }
 
 #[test]

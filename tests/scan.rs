@@ -568,3 +568,34 @@ fn bad_arguments_exit_2() {
     let (code, _, _) = run(dir.path(), &["frobnicate"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn several_outputs_in_one_run_take_their_format_from_the_extension() {
+    let dir = tree(&[("a.txt", &format!("{}\n", fake_token(30)))]);
+    let (code, stdout, _) = run(
+        dir.path(),
+        &[
+            "scan", "a.txt", "-o", "r.sarif", "-o", "r.json", "-o", "r.jsonl",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.sarif")).unwrap())
+            .unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1);
+    let lines = std::fs::read_to_string(dir.path().join("r.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 1);
+    // One -o with --format: the flag wins.
+    let (_, _, _) = run(
+        dir.path(),
+        &["scan", "a.txt", "--format", "json", "-o", "x.sarif"],
+    );
+    let x: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("x.sarif")).unwrap())
+            .unwrap();
+    assert!(x.get("findings").is_some());
+}

@@ -23,6 +23,21 @@ pub enum Format {
     Sarif,
 }
 
+impl Format {
+    /// The format a file name asks for: `.json`, `.jsonl`/`.ndjson`,
+    /// `.sarif`, `.txt`.
+    pub fn for_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "json" => Some(Format::Json),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "sarif" => Some(Format::Sarif),
+            "txt" | "text" | "log" => Some(Format::Text),
+            _ => None,
+        }
+    }
+}
+
 /// What the renderers need besides the report.
 pub struct RenderOptions<'a> {
     pub format: Format,
