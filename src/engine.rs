@@ -50,21 +50,34 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(rules: Vec<Rule>) -> Engine {
+        let all: Vec<&str> = rules
+            .iter()
+            .flat_map(|r| r.keywords.iter().map(String::as_str))
+            .collect();
+        // Only keywords that contain no other keyword go into the prefilter:
+        // a hit on `hf_` must also wake the rules keyed on `hf_oauth_`. That
+        // keeps the set tiny and lets a plain (non-overlapping) search run
+        // on the SIMD packed searcher.
         let mut keywords: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            for kw in &rule.keywords {
-                match keywords.iter().position(|k| k == kw) {
-                    Some(p) => keyword_rules[p].push(i),
-                    None => {
-                        keywords.push(kw.clone());
-                        keyword_rules.push(vec![i]);
-                    }
-                }
+        for kw in &all {
+            let contains_other = all.iter().any(|o| o.len() < kw.len() && kw.contains(o));
+            if !contains_other && !keywords.iter().any(|k| k == kw) {
+                keywords.push(kw.to_string());
             }
         }
+        let keyword_rules: Vec<Vec<usize>> = keywords
+            .iter()
+            .map(|k| {
+                rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.keywords.iter().any(|rk| rk.contains(k.as_str())))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
         let prefilter = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)
             .expect("keyword prefilter builds from literal strings");
         Engine {
@@ -99,7 +112,7 @@ impl Engine {
         let mut triggered = vec![false; self.rules.len()];
         let mut seen = vec![false; self.keyword_rules.len()];
         let mut left = seen.len();
-        for m in self.prefilter.find_overlapping_iter(hay) {
+        for m in self.prefilter.find_iter(hay) {
             let p = m.pattern().as_usize();
             if !seen[p] {
                 seen[p] = true;
@@ -586,6 +599,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_longer_keyword_is_woken_by_the_shorter_one_it_contains() {
+        let e = engine();
+        // hf_oauth_ rules are reached through the `hf_` prefilter hit.
+        let t = format!("hf_oauth_{}", body34(20));
+        assert_eq!(e.scan(t.as_bytes()).len(), 1);
+        assert_eq!(e.prefilter.patterns_len(), 2, "hf_ and api_org_");
     }
 
     #[test]

@@ -148,12 +148,14 @@ struct BaselineFinding {
 fn load_baseline(path: &Path) -> Result<HashSet<(String, String, String)>> {
     let text =
         std::fs::read(path).with_context(|| format!("baseline {}: cannot read", path.display()))?;
-    let report: BaselineReport = match serde_json::from_slice(&text) {
+    parse_baseline(&text, &path.display().to_string())
+}
+
+/// The `(rule_id, secret_sha256, path)` triples of an hfleaks JSON report.
+pub fn parse_baseline(text: &[u8], name: &str) -> Result<HashSet<(String, String, String)>> {
+    let report: BaselineReport = match serde_json::from_slice(text) {
         Ok(r) => r,
-        Err(e) => bail!(
-            "baseline {}: not an hfleaks JSON report: {e}",
-            path.display()
-        ),
+        Err(e) => bail!("baseline {name}: not an hfleaks JSON report: {e}"),
     };
     Ok(report
         .findings

@@ -190,11 +190,25 @@ pub fn history(args: HistoryArgs) -> Result<i32> {
     app::finish(report, &filters, engine.rules(), &args.report, started)
 }
 
+/// With HFLEAKS_TIMING set, prints how long each phase took (for benchmarks).
+fn phase(name: &str, since: &mut Instant) {
+    if std::env::var_os("HFLEAKS_TIMING").is_some() {
+        eprintln!(
+            "hfleaks: timing: {name}: {:.3} s",
+            since.elapsed().as_secs_f64()
+        );
+    }
+    *since = Instant::now();
+}
+
 fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Result<Report> {
+    let mut t = Instant::now();
     let mut walk_errors = Vec::new();
     let commits = git::all_commits(repo, &mut walk_errors)
         .map_err(|e| anyhow!("cannot list commits: {}", e.message()))?;
+    phase("list commits", &mut t);
     let en = git::enumerate_blobs(repo, commits);
+    phase("enumerate blobs", &mut t);
     walk_errors.extend(en.errors);
     let bar = progress_bar(&args.report, en.blobs.len() as u64);
     let collector = BlobCollector::new(engine, args.report.quiet, bar);
@@ -203,6 +217,7 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
     if let Some(bar) = &collector.bar {
         bar.finish_and_clear();
     }
+    phase("read and match blobs", &mut t);
     let found = collector
         .found
         .into_inner()
@@ -212,6 +227,7 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
     let (mut findings, attribution_errors) = provenance::attribute(repo, &en.commits, &found);
+    phase("provenance", &mut t);
     walk_errors.extend(attribution_errors);
     errors.extend(to_errors(walk_errors));
     if args.messages {

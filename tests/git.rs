@@ -521,3 +521,77 @@ fn history_is_deterministic_across_thread_counts() {
     assert!(!findings(&one).is_empty());
     assert_eq!(strip(one), strip(two));
 }
+
+fn git_out(cwd: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn staged_works_in_a_linked_worktree() {
+    let t = fake_token(40);
+    let r = TestRepo::new();
+    r.commit(&[("a.py", "x\n")], "init");
+    let wt = tempfile::tempdir().unwrap();
+    let wt_path = wt.path().join("wt");
+    let out = git_out(
+        r.path(),
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "wt",
+            wt_path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    write(&wt_path, "b.py", format!("T='{t}'\n").as_bytes());
+    git(&wt_path, &["add", "b.py"]);
+    let (code, rep) = run_json(&wt_path, &["staged"]);
+    assert_eq!(code, 1, "{rep}");
+    assert_eq!(paths(&rep), ["b.py"]);
+    // The main work tree has nothing staged.
+    let (code, _) = run_json(r.path(), &["staged"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn staged_works_during_a_merge() {
+    let t = fake_token(41);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    write(p, "a.py", b"base\n");
+    git_out(p, &["add", "-A"]);
+    assert!(git_out(p, &["commit", "-qm", "base"]).status.success());
+    git_out(p, &["checkout", "-qb", "side"]);
+    write(p, "a.py", b"side\n");
+    git_out(p, &["commit", "-qam", "side"]);
+    git_out(p, &["checkout", "-q", "main"]);
+    write(p, "a.py", b"main\n");
+    git_out(p, &["commit", "-qam", "main"]);
+    let merge = git_out(p, &["merge", "-q", "side"]);
+    assert!(!merge.status.success(), "expected a conflict");
+    // Unresolved: reported as a problem, not a crash.
+    let (code, _, stderr) = run(p, &["staged"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("a.py: has merge conflicts"), "{stderr}");
+    // Resolved with a token in the resolution: blocked.
+    write(p, "a.py", format!("resolved\nT='{t}'\n").as_bytes());
+    git_out(p, &["add", "a.py"]);
+    let (code, rep) = run_json(p, &["staged"]);
+    assert_eq!(code, 1, "{rep}");
+    assert_eq!(findings(&rep)[0]["line"], 2);
+}
