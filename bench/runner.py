@@ -63,14 +63,14 @@ def count_findings(tool, path):
 
 
 def run_once(cmd, log_path):
-    """Run cmd; return (wall seconds, peak RSS bytes, exit code)."""
+    """Run cmd; return (wall seconds, CPU seconds, peak RSS bytes, exit code)."""
     with open(log_path, "wb") as log:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss * 1024, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, proc.returncode
 
 
 # Exit codes that mean "scan completed" (with or without findings).
@@ -104,8 +104,9 @@ def main():
         print(f"  {name:<10} {' '.join(cmd)}", flush=True)
     for w in range(args.warmup):
         for name, cmd in tools:
-            wall, rss, code = run_once(cmd, os.path.join(args.out_dir, f"{name}.{args.mode}.log"))
-            print(f"  warm-up    {name:<10} {wall:7.2f} s  {rss / MiB:7.1f} MiB  exit {code}", flush=True)
+            wall, cpu, rss, code = run_once(cmd, os.path.join(args.out_dir, f"{name}.{args.mode}.log"))
+            print(f"  warm-up    {name:<10} {wall:7.2f} s  cpu {cpu:7.2f} s  {rss / MiB:7.1f} MiB  exit {code}",
+                  flush=True)
 
     results = {name: [] for name, _ in tools}
     findings = {}
@@ -114,9 +115,9 @@ def main():
         k = r % len(tools)
         for name, cmd in tools[k:] + tools[:k]:
             log = os.path.join(args.out_dir, f"{name}.{args.mode}.log")
-            wall, rss, code = run_once(cmd, log)
+            wall, cpu, rss, code = run_once(cmd, log)
             total, hf = count_findings(name, out(name))
-            print(f"  run {r + 1}/{args.runs}  {name:<10} {wall:7.2f} s  {rss / MiB:7.1f} MiB  exit {code}"
+            print(f"  run {r + 1}/{args.runs}  {name:<10} {wall:7.2f} s  cpu {cpu:7.2f} s  {rss / MiB:7.1f} MiB  exit {code}"
                   f"  findings {total if total is not None else '?'}", flush=True)
             if code not in OK_CODES[name] or total is None:
                 failures[name].append(code)
@@ -124,7 +125,7 @@ def main():
                     tail = f.read()[-2000:].decode("utf-8", "replace")
                 print(f"    {name} failed (exit {code}); end of its output:\n{tail}", flush=True)
                 continue
-            results[name].append((wall, rss))
+            results[name].append((wall, rss, cpu))
             findings[name] = (total, hf)
 
     unit = "blobs" if args.mode == "history" else "files"
@@ -136,7 +137,7 @@ def main():
           f"interleaved, after {args.warmup} untimed warm-up run(s) per tool (page cache warm)")
     print()
     rate_hdr = "blobs/s" if args.mode == "history" else "files/s"
-    hdr = (f"| tool | median wall s | min | max | MiB/s | {rate_hdr} | median peak RSS MiB "
+    hdr = (f"| tool | median wall s | min | max | median CPU s | MiB/s | {rate_hdr} | median peak RSS MiB "
            f"| findings (HF) | wall vs hfleaks | RSS vs hfleaks |")
     print(hdr)
     print("|" + "---|" * (hdr.count("|") - 1))
@@ -145,24 +146,28 @@ def main():
     for name, _ in tools:
         rows = results[name]
         if not rows:
-            print(f"| {name} | failed ({len(failures[name])} runs) | | | | | | | | |")
+            print(f"| {name} | failed ({len(failures[name])} runs) | | | | | | | | | |")
             continue
-        walls = [w for w, _ in rows]
+        walls = [w for w, _, _ in rows]
         med = statistics.median(walls)
-        rss = statistics.median(r for _, r in rows) / MiB
+        cpu = statistics.median(c for _, _, c in rows)
+        rss = statistics.median(r for _, r, _ in rows) / MiB
         if name == "hfleaks":
             base = (med, rss)
         total, hf = findings[name]
         ratio_w = f"{med / base[0]:.1f}×" if base and name != "hfleaks" else ("1.0×" if name == "hfleaks" else "n/a")
         ratio_r = f"{rss / base[1]:.1f}×" if base and name != "hfleaks" else ("1.0×" if name == "hfleaks" else "n/a")
-        print(f"| {name} | {med:.2f} | {min(walls):.2f} | {max(walls):.2f} | {args.bytes / MiB / med:.0f} "
+        print(f"| {name} | {med:.2f} | {min(walls):.2f} | {max(walls):.2f} | {cpu:.2f} | {args.bytes / MiB / med:.0f} "
               f"| {count / med:.0f} | {rss:.0f} | {total} ({hf}) | {ratio_w} | {ratio_r} |")
-        summary[name] = {"walls": walls, "rss_bytes": [r for _, r in rows], "median_wall": med,
+        summary[name] = {"walls": walls, "cpu": [c for _, _, c in rows], "rss_bytes": [r for _, r, _ in rows],
+                         "median_wall": med, "median_cpu": cpu,
                          "median_rss_mib": rss, "findings": total, "hf_findings": hf}
     if args.hfleaks is None:
         print(f"\n(hfleaks {args.mode} unavailable: ratios need it)")
     print("\nwall vs hfleaks = peer median wall / hfleaks median wall; RSS likewise "
-          "(above 1× means hfleaks is faster / smaller).")
+          "(above 1× means hfleaks is faster / smaller). CPU = user + system time.")
+    print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"(other work on the machine inflates wall times)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"mode": args.mode, "input": args.input, "bytes": args.bytes, "count": count,
