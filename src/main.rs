@@ -17,6 +17,7 @@ fn main() {
     };
     let result = match cli.command {
         Command::Scan(args) => app::scan(args),
+        Command::Verify(args) => app::verify(args),
         Command::Rules { action } => app::rules_command(action),
     };
     let code = match result {

@@ -4,6 +4,7 @@
 
 pub mod dir;
 pub mod stdin;
+pub mod tokens;
 
 /// Receives what a source produces.
 pub trait Sink: Sync {
