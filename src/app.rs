@@ -324,6 +324,14 @@ pub fn exit_code(report: &Report, findings_code: i32) -> i32 {
 /// One line: what was scanned and what was found.
 pub fn summary(r: &Report) -> String {
     let s = &r.scan;
+    if s.kind == "verify" {
+        return format!(
+            "checked {} in {:.2} s: {}",
+            plural((r.findings.len() + r.errors.len()) as u64, "input"),
+            s.duration_ms as f64 / 1000.0,
+            plural(r.findings.len() as u64, "token")
+        );
+    }
     let mut what = Vec::new();
     if s.commits > 0 || s.kind == "history" {
         what.push(plural(s.commits, "commit"));

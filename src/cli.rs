@@ -266,6 +266,21 @@ mod tests {
     }
 
     #[test]
+    fn bare_verify_does_not_take_the_next_path() {
+        let cli = Cli::parse_from(["hfleaks", "scan", "--verify", "src"]);
+        let Command::Scan(args) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!(args.paths, [PathBuf::from("src")]);
+        assert_eq!(args.report.verify, Some(Depth::Live));
+        let cli = Cli::parse_from(["hfleaks", "scan", "--verify=deep"]);
+        let Command::Scan(args) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!(args.report.verify, Some(Depth::Deep));
+    }
+
+    #[test]
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();

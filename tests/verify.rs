@@ -900,6 +900,11 @@ fn sarif_carries_verification_and_its_severity() {
         3
     );
     assert_eq!(results[0]["level"], "error");
+    let message = results[0]["message"]["text"].as_str().unwrap();
+    assert!(
+        message.ends_with("verification: valid (owner bob, role write)"),
+        "{message}"
+    );
     let dead = &results[1]["properties"];
     assert_eq!(dead["security-severity"], "3.0");
     assert_eq!(dead["verification"]["status"], "invalid");

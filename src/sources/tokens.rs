@@ -3,7 +3,7 @@
 //! keeps where it came from so that findings and messages can name it.
 //! Whether a candidate is a token is for the engine to say, not this module.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use super::stdin::STDIN_PATH;
 
@@ -24,6 +24,11 @@ pub struct Candidate {
 /// or `["-"]`.
 pub fn read(args: &[String]) -> std::io::Result<Vec<Candidate>> {
     if args.is_empty() || args == ["-"] {
+        if std::io::stdin().is_terminal() {
+            eprintln!(
+                "hfleaks: reading tokens from standard input, one per line (end with Ctrl-D)"
+            );
+        }
         let mut data = Vec::new();
         std::io::stdin().lock().read_to_end(&mut data)?;
         return Ok(lines(&String::from_utf8_lossy(&data), STDIN_PATH));

@@ -462,6 +462,25 @@ mod tests {
     }
 
     #[test]
+    fn a_held_gate_stops_every_thread_until_it_opens() {
+        let gate = Gate {
+            not_before: Mutex::new(Instant::now()),
+        };
+        let started = Instant::now();
+        gate.hold_for(Duration::from_millis(150));
+        // A shorter hold never shortens a longer one.
+        gate.hold_for(Duration::from_millis(10));
+        thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    gate.wait();
+                    assert!(started.elapsed() >= Duration::from_millis(150));
+                });
+            }
+        });
+    }
+
+    #[test]
     fn timeouts_rate_limits_and_server_errors_are_retryable() {
         for s in [408, 429, 500, 502, 503, 504] {
             assert!(is_retryable(s));

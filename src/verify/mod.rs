@@ -357,7 +357,7 @@ pub fn check(hub: &Hub, token: &str, analyze: Option<usize>) -> Verification {
     let status = client::status_text(resp.status);
     match resp.status {
         200 => {
-            let who = match resp.text().and_then(|b| whoami::parse(&b)) {
+            let who = match resp.text().and_then(whoami::parse) {
                 Ok(w) => w,
                 Err(reason) => return Verification::unknown(clean(&reason, token)),
             };
