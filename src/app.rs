@@ -1,6 +1,6 @@
 //! Runs a command end to end: load rules, run a source into the engine,
-//! filter, report, and decide the exit code. Data flows one way:
-//! source → engine (via `detect`) → filters → report.
+//! filter, verify, report, and decide the exit code. Data flows one way:
+//! source → engine (via `detect`) → filters → verify (opt.) → report.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{ColorChoice, ReportArgs, RulesAction, ScanArgs};
+use crate::cli::{ColorChoice, ReportArgs, RulesAction, ScanArgs, VerifyArgs};
 use crate::detect::detect;
 use crate::engine::Engine;
 use crate::filter::{Filters, IGNORE_FILE};
@@ -18,7 +18,8 @@ use crate::report::{self, Format, RenderOptions};
 use crate::rules::{self, Rule};
 use crate::sources::dir::{WalkOptions, scan_paths};
 use crate::sources::stdin::scan_stdin;
-use crate::sources::{Sink, display_path};
+use crate::sources::{Sink, display_path, tokens};
+use crate::verify;
 
 /// Exit code: nothing found.
 pub const EXIT_CLEAN: i32 = 0;
@@ -106,6 +107,8 @@ pub fn set_threads(threads: usize) {
 /// `hfleaks scan`.
 pub fn scan(args: ScanArgs) -> Result<i32> {
     let started = Instant::now();
+    // A Hub endpoint tokens must not go to is refused before the scan.
+    verify::Options::from_args(&args.report)?;
     let rules = load_rules(&args.report.rules)?;
     set_threads(args.report.threads);
     let engine = Engine::new(rules);
@@ -162,6 +165,51 @@ pub fn scan(args: ScanArgs) -> Result<i32> {
     )
 }
 
+/// `hfleaks verify`: checks tokens given as arguments or on standard input.
+/// A candidate is sent only if a rule matches the whole of it; any other is
+/// named (redacted) on stderr and in the report's errors.
+pub fn verify(mut args: VerifyArgs) -> Result<i32> {
+    let started = Instant::now();
+    args.report.verify.get_or_insert(verify::Depth::Live);
+    verify::Options::from_args(&args.report)?;
+    let engine = Engine::new(load_rules(&args.report.rules)?);
+    let filters = load_filters(&args.report, &[])?;
+    let candidates = tokens::read(&args.tokens).context("cannot read standard input")?;
+    let mut report = Report {
+        scan: ScanStats {
+            kind: "verify".to_string(),
+            root: candidates.first().map(|c| c.path).unwrap_or("").to_string(),
+            ..ScanStats::default()
+        },
+        ..Report::default()
+    };
+    for c in candidates {
+        report.scan.bytes += c.text.len() as u64;
+        let whole = detect(&engine, c.text.as_bytes(), c.path)
+            .into_iter()
+            .find(|f| f.column == 1 && f.end_line == 1 && f.end_column == c.text.len() + 1);
+        match whole {
+            Some(mut f) => {
+                f.line = c.line;
+                f.end_line = c.line;
+                report.findings.push(f);
+            }
+            None => {
+                let message = format!(
+                    "not a Hugging Face token ({}): not sent",
+                    crate::finding::redact(&c.text)
+                );
+                eprintln!("hfleaks: {}:{}: {message}", c.path, c.line);
+                report.errors.push(ScanError {
+                    path: format!("{}:{}", c.path, c.line),
+                    message,
+                });
+            }
+        }
+    }
+    finish(report, &filters, engine.rules(), &args.report, started)
+}
+
 /// `.hfleaksignore` files that apply to a scan: the one in the current
 /// directory and the one at each directory root (or beside each file root).
 pub fn project_ignore_files(roots: &[PathBuf]) -> Vec<PathBuf> {
@@ -193,7 +241,8 @@ pub fn load_filters(args: &ReportArgs, project_files: &[PathBuf]) -> Result<Filt
     Ok(filters)
 }
 
-/// Filters, sorts, redacts and writes the report; returns the exit code.
+/// Filters, verifies (with `--verify`), sorts, redacts and writes the
+/// report; returns the exit code.
 pub fn finish(
     mut report: Report,
     filters: &Filters,
@@ -201,7 +250,10 @@ pub fn finish(
     args: &ReportArgs,
     started: Instant,
 ) -> Result<i32> {
+    let verify_opts = verify::Options::from_args(args)?;
     report.findings.retain(|f| filters.keep(f));
+    // Verification needs the raw secrets: before redaction.
+    verify::verify_findings(&mut report.findings, rules, &verify_opts);
     report.sort();
     if !args.show_secrets {
         report.redact();
@@ -211,7 +263,22 @@ pub fn finish(
     if !args.quiet {
         eprintln!("hfleaks: {}", summary(&report));
     }
-    Ok(exit_code(&report, args.exit_code))
+    Ok(fail_on_exit_code(
+        &report,
+        args.exit_code,
+        verify_opts.fail_on,
+    ))
+}
+
+/// [`exit_code`] under `--fail-on`: findings that do not fail exit 0.
+pub fn fail_on_exit_code(report: &Report, findings_code: i32, fail_on: verify::FailOn) -> i32 {
+    if report.findings.iter().any(|f| fail_on.fails(f)) {
+        findings_code
+    } else if report.findings.is_empty() {
+        exit_code(report, findings_code)
+    } else {
+        EXIT_CLEAN
+    }
 }
 
 /// Renders the report to each `-o FILE` (format from `--format`, else from
@@ -267,6 +334,14 @@ pub fn exit_code(report: &Report, findings_code: i32) -> i32 {
 /// One line: what was scanned and what was found.
 pub fn summary(r: &Report) -> String {
     let s = &r.scan;
+    if s.kind == "verify" {
+        return format!(
+            "checked {} in {:.2} s: {}",
+            plural((r.findings.len() + r.errors.len()) as u64, "input"),
+            s.duration_ms as f64 / 1000.0,
+            plural(r.findings.len() as u64, "token")
+        );
+    }
     let mut what = Vec::new();
     if s.commits > 0 || s.kind == "history" {
         what.push(plural(s.commits, "commit"));

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
+use crate::verify::{Depth, FailOn};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +31,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Scan what `git commit` would record (for pre-commit hooks).
     Staged(StagedArgs),
+    /// Check whether tokens are live (arguments, or standard input one per line).
+    Verify(VerifyArgs),
     /// List or test the detection rules.
     Rules {
         #[command(subcommand)]
@@ -108,6 +111,88 @@ pub struct ReportArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Ask the Hub (whoami-v2) whether each token is live, who owns it and
+    /// its role. `--verify=deep` also lists what it exposes (as --analyze).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "DEPTH",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "live",
+        help_heading = "Verification"
+    )]
+    pub verify: Option<Depth>,
+
+    /// For each live token, list the models, datasets and Spaces of its
+    /// owner and orgs, naming the private ones (implies --verify).
+    #[arg(long, help_heading = "Verification")]
+    pub analyze: bool,
+
+    /// With --analyze: list at most N repositories per owner and kind.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        help_heading = "Verification"
+    )]
+    pub analyze_max_repos: usize,
+
+    /// The Hub to verify against [default: $HF_ENDPOINT, else
+    /// https://huggingface.co]. Only https://, or http:// on a loopback host.
+    #[arg(long, value_name = "URL", help_heading = "Verification")]
+    pub hf_endpoint: Option<String>,
+
+    /// Send nothing: skip verification with a note (as HF_HUB_OFFLINE=1).
+    #[arg(long, help_heading = "Verification")]
+    pub offline: bool,
+
+    /// Seconds to wait for each Hub request.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        value_parser = parse_secs,
+        help_heading = "Verification"
+    )]
+    pub verify_timeout: f64,
+
+    /// Tokens verified at the same time.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64),
+        help_heading = "Verification"
+    )]
+    pub verify_concurrency: usize,
+
+    /// Report only tokens verified live (implies --verify).
+    #[arg(long, help_heading = "Verification")]
+    pub only_verified: bool,
+
+    /// Which findings make the exit code 1 (`valid` implies --verify).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        default_value_t = FailOn::Any,
+        help_heading = "Verification"
+    )]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Tokens to check. None, or "-", reads them from standard input, one
+    /// per line (blank lines and # comments skipped); prefer that, since
+    /// arguments are visible to other users of the machine.
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +253,16 @@ pub struct StagedArgs {
     pub report: ReportArgs,
 }
 
+/// Parses a positive number of seconds (`10`, `0.5`).
+pub fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!(
+            "invalid duration '{s}': expected a number of seconds such as 10"
+        )),
+    }
+}
+
 /// Parses `123`, `10K`, `50M`, `50MiB`, `1G` (binary multiples).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -202,6 +297,30 @@ mod tests {
         assert_eq!(parse_size("123"), Ok(123));
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5T").is_err());
+    }
+
+    #[test]
+    fn seconds_parse() {
+        assert_eq!(parse_secs("10"), Ok(10.0));
+        assert_eq!(parse_secs("0.5"), Ok(0.5));
+        assert!(parse_secs("0").is_err());
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("soon").is_err());
+    }
+
+    #[test]
+    fn bare_verify_does_not_take_the_next_path() {
+        let cli = Cli::parse_from(["hfleaks", "scan", "--verify", "src"]);
+        let Command::Scan(args) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!(args.paths, [PathBuf::from("src")]);
+        assert_eq!(args.report.verify, Some(Depth::Live));
+        let cli = Cli::parse_from(["hfleaks", "scan", "--verify=deep"]);
+        let Command::Scan(args) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!(args.report.verify, Some(Depth::Deep));
     }
 
     #[test]

@@ -169,6 +169,8 @@ pub fn history(args: HistoryArgs) -> Result<i32> {
     let started = Instant::now();
     let rules = app::load_rules(&args.report.rules)?;
     app::set_threads(args.report.threads);
+    // A bad --hf-endpoint fails now, not after a long walk.
+    crate::verify::Options::from_args(&args.report)?;
     let repo = open_repo(&args.repo)?;
     let filters = repo_filters(&repo, &args.report)?;
     let engine = Engine::new(rules);

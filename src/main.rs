@@ -19,6 +19,7 @@ fn main() {
         Command::Scan(args) => app::scan(args),
         Command::History(args) => history::history(args),
         Command::Staged(args) => history::staged(args),
+        Command::Verify(args) => app::verify(args),
         Command::Rules { action } => app::rules_command(action),
     };
     let code = match result {

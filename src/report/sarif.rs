@@ -101,6 +101,14 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
                 .as_str()
                 .unwrap_or("")
         ));
+        if let Some(o) = &v.owner {
+            let role = v.token.as_ref().and_then(|t| t.role.as_deref());
+            text.push_str(&format!(" (owner {}", o.name));
+            if let Some(role) = role {
+                text.push_str(&format!(", role {role}"));
+            }
+            text.push(')');
+        }
     }
     let uri = if f.path.is_empty() {
         ".git/COMMIT_EDITMSG".to_string()

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::finding::{Finding, Report};
 use crate::rules::{Rule, Severity};
-use crate::verify::Status;
+use crate::verify::{Exposure, Status, TokenInfo, Verification};
 
 struct Style {
     color: bool,
@@ -116,12 +116,144 @@ fn write_finding(
             .as_deref()
             .map(|r| format!(": {}", printable(r)))
             .unwrap_or_default();
-        writeln!(out, "  status   {status}{reason}")?;
+        writeln!(out, "  status   {status}{reason}{}", live_details(v))?;
+        if let Some(t) = &v.token {
+            if let Some(line) = token_line(t) {
+                writeln!(out, "  token    {line}")?;
+            }
+        }
+        if let Some(e) = &v.exposure {
+            write_exposure(e, out)?;
+        }
     }
     if let Some(rule) = rules.iter().find(|r| r.id == f.rule_id) {
         writeln!(out, "  fix      {}", rule.remediation)?;
     }
     writeln!(out)
+}
+
+/// `  owner alice (user), role write, orgs acme (admin), …` for a live token.
+fn live_details(v: &Verification) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = &v.owner {
+        parts.push(format!(
+            "owner {} ({})",
+            printable(&o.name),
+            printable(&o.kind)
+        ));
+    }
+    if let Some(role) = v.token.as_ref().and_then(|t| t.role.as_deref()) {
+        let access = match v.write_access {
+            Some(true) => ", can write",
+            Some(false) => ", read-only",
+            None => "",
+        };
+        parts.push(format!("role {}{access}", printable(role)));
+    }
+    if !v.orgs.is_empty() {
+        let orgs: Vec<String> = v
+            .orgs
+            .iter()
+            .map(|o| match &o.role {
+                Some(r) => format!("{} ({})", printable(&o.name), printable(r)),
+                None => printable(&o.name),
+            })
+            .collect();
+        parts.push(format!("orgs {}", orgs.join(", ")));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join("; "))
+    }
+}
+
+/// `"ci" created 2024-05-01…; global: repo.write; org acme: repo.content.read`.
+fn token_line(t: &TokenInfo) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(name) = &t.name {
+        parts.push(format!("\"{}\"", printable(name)));
+    }
+    if let Some(created) = &t.created_at {
+        parts.push(format!("created {}", printable(created)));
+    }
+    if let Some(expires) = &t.expires_at {
+        parts.push(format!("expires {}", printable(expires)));
+    }
+    let mut line = parts.join(" ");
+    if let Some(p) = &t.permissions {
+        let mut scopes = Vec::new();
+        if !p.global.is_empty() {
+            scopes.push(format!("global: {}", printable(&p.global.join(", "))));
+        }
+        for s in &p.scoped {
+            let entity = [s.kind.as_deref(), s.name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            scopes.push(format!(
+                "{}: {}",
+                printable(&entity),
+                printable(&s.permissions.join(", "))
+            ));
+        }
+        if !scopes.is_empty() {
+            if !line.is_empty() {
+                line.push_str("; ");
+            }
+            line.push_str(&scopes.join("; "));
+        }
+    }
+    (!line.is_empty()).then_some(line)
+}
+
+/// One `exposes` line per owner, then the private repositories, a few named.
+fn write_exposure(e: &Exposure, out: &mut dyn Write) -> io::Result<()> {
+    const NAMED: usize = 5;
+    for o in &e.owners {
+        let kinds = [
+            ("model", &o.models),
+            ("dataset", &o.datasets),
+            ("Space", &o.spaces),
+        ];
+        let counts: Vec<String> = kinds
+            .iter()
+            .map(|(kind, l)| {
+                let more = if l.truncated { "+" } else { "" };
+                let mut s = format!(
+                    "{}{more} {kind}{}",
+                    l.count,
+                    if l.count == 1 { "" } else { "s" }
+                );
+                if !l.private.is_empty() {
+                    s.push_str(&format!(" ({} private)", l.private.len()));
+                }
+                if let Some(err) = &l.error {
+                    s.push_str(&format!(" [{}]", printable(err)));
+                }
+                s
+            })
+            .collect();
+        writeln!(
+            out,
+            "  exposes  {}: {}",
+            printable(&o.name),
+            counts.join(", ")
+        )?;
+        let private: Vec<&String> = kinds.iter().flat_map(|(_, l)| l.private.iter()).collect();
+        if !private.is_empty() {
+            let named: Vec<String> = private.iter().take(NAMED).map(|p| printable(p)).collect();
+            let rest = private.len().saturating_sub(NAMED);
+            let more = if rest > 0 {
+                format!(" and {rest} more")
+            } else {
+                String::new()
+            };
+            writeln!(out, "  private  {}{more}", named.join(", "))?;
+        }
+    }
+    Ok(())
 }
 
 fn short(id: &str) -> &str {

@@ -6,6 +6,7 @@ pub mod dir;
 pub mod git;
 pub mod staged;
 pub mod stdin;
+pub mod tokens;
 
 /// Problems met by a source: `(path, message)` pairs; the scan goes on.
 pub type Problems = Vec<(String, String)>;

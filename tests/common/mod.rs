@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod mock_hub;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -54,6 +56,7 @@ pub fn hfleaks(cwd: &Path) -> Command {
     let mut cmd = Command::cargo_bin("hfleaks").unwrap();
     cmd.current_dir(cwd)
         .env_remove("HF_ENDPOINT")
+        .env_remove("HF_HUB_OFFLINE")
         .env_remove("HF_TOKEN")
         .env("NO_COLOR", "1");
     cmd

@@ -1,0 +1,492 @@
+//! The HTTP side of verification: which endpoint tokens may go to, one GET
+//! with the token, and the retry discipline (backoff with jitter, honouring
+//! `Retry-After`, and a back-off shared by every thread when the Hub says
+//! 429). Knows nothing about findings; never logs a token.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use ureq::http::{HeaderMap, Uri};
+
+/// Retries after the first attempt for 408, 429 and 5xx answers.
+pub const MAX_RETRIES: u32 = 3;
+/// The longest wait a `Retry-After` may ask for before hfleaks gives up on
+/// the token (reported `unknown`) instead of sleeping.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+/// Environment variable scaling the exponential backoff's base delay, in
+/// milliseconds (default 1000). Lets tests retry fast; `Retry-After` is
+/// always honoured as sent.
+pub const BACKOFF_ENV: &str = "HFLEAKS_BACKOFF_BASE_MS";
+/// Largest response body read (whoami answers and repo listings are small).
+const MAX_BODY: u64 = 16 << 20;
+
+/// Where tokens may be sent: an `https://` base URL, or `http://` on a
+/// loopback host. Trailing `/` stripped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    base: String,
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Endpoint {
+    /// Checks `url` and refuses anything a token must not be sent to.
+    pub fn parse(url: &str) -> Result<Endpoint, String> {
+        let base = url.trim().trim_end_matches('/').to_string();
+        let uri: Uri = base
+            .parse()
+            .map_err(|e| format!("invalid Hub endpoint '{base}': {e}"))?;
+        let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
+        let host = uri.host().unwrap_or("").to_ascii_lowercase();
+        if host.is_empty() || !(scheme == "https" || scheme == "http") {
+            return Err(format!(
+                "invalid Hub endpoint '{base}': expected a URL such as https://huggingface.co"
+            ));
+        }
+        if uri.query().is_some() || base.contains('#') {
+            return Err(format!(
+                "invalid Hub endpoint '{base}': it must not have a query or fragment"
+            ));
+        }
+        if scheme == "http" && !is_loopback(&host) {
+            return Err(format!(
+                "refusing to send tokens to '{base}' over plain http: use https:// \
+                 (http:// is allowed only for loopback hosts such as 127.0.0.1 or localhost)"
+            ));
+        }
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        Ok(Endpoint {
+            base,
+            scheme,
+            host,
+            port,
+        })
+    }
+
+    /// The base URL, without a trailing `/`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.scheme == "https"
+    }
+
+    /// `{base}{path}`; `path` starts with `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Resolves a `Link` target against the endpoint; `None` unless it stays
+    /// on the endpoint's scheme, host and port (a token never follows a
+    /// link elsewhere).
+    pub fn same_origin(&self, link: &str) -> Option<String> {
+        if link.starts_with('/') && !link.starts_with("//") {
+            let origin_len = self.base.find("://").map(|i| i + 3).unwrap_or(0);
+            let origin_end = self.base[origin_len..]
+                .find('/')
+                .map(|i| origin_len + i)
+                .unwrap_or(self.base.len());
+            return Some(format!("{}{link}", &self.base[..origin_end]));
+        }
+        let uri: Uri = link.parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let default = if scheme == "https" { 443 } else { 80 };
+        let same = scheme == self.scheme
+            && uri.host()?.eq_ignore_ascii_case(&self.host)
+            && uri.port_u16().unwrap_or(default) == self.port;
+        same.then(|| link.to_string())
+    }
+}
+
+/// 127.0.0.0/8, ::1 and localhost: the only hosts plain http may reach.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback(),
+        Err(_) => false,
+    }
+}
+
+/// An answer from the Hub, whatever its status.
+#[derive(Debug)]
+pub struct HubResponse {
+    pub status: u16,
+    /// `X-Error-Message`, if any.
+    pub error_message: Option<String>,
+    /// The `Link: <…>; rel="next"` target, if any (not yet origin-checked).
+    pub next: Option<String>,
+    /// The body, or why it could not be read.
+    pub body: Result<String, String>,
+}
+
+/// A time before which no thread sends a request: raised when the Hub
+/// answers 429 so that the whole run slows down, not just one thread.
+#[derive(Debug)]
+struct Gate {
+    not_before: Mutex<Instant>,
+}
+
+impl Gate {
+    fn wait(&self) {
+        loop {
+            let until = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            thread::sleep(until - now);
+        }
+    }
+
+    fn hold_for(&self, d: Duration) {
+        let mut until = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        *until = (*until).max(Instant::now() + d);
+    }
+}
+
+/// A blocking client for one endpoint, shared by the verification threads.
+pub struct Hub {
+    agent: ureq::Agent,
+    endpoint: Endpoint,
+    timeout: Duration,
+    backoff_base: Duration,
+    gate: Gate,
+}
+
+impl Hub {
+    pub fn new(endpoint: Endpoint, timeout: Duration) -> Hub {
+        let mut config = ureq::Agent::config_builder()
+            // 4xx and 5xx are answers to read (status, Retry-After,
+            // X-Error-Message), not errors.
+            .http_status_as_error(false)
+            .https_only(endpoint.is_https())
+            // A token never follows a redirect anywhere.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_global(Some(timeout))
+            .user_agent(format!("hfleaks/{}", env!("CARGO_PKG_VERSION")))
+            .accept("application/json");
+        if !endpoint.is_https() {
+            // Plain http only on loopback: never through a proxy, which
+            // would see the token in clear.
+            config = config.proxy(None);
+        }
+        let backoff_ms = std::env::var(BACKOFF_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1000);
+        Hub {
+            agent: config.build().new_agent(),
+            endpoint,
+            timeout,
+            backoff_base: Duration::from_millis(backoff_ms),
+            gate: Gate {
+                not_before: Mutex::new(Instant::now()),
+            },
+        }
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// GETs `url` with the token, retrying 408, 429 and 5xx up to
+    /// [`MAX_RETRIES`] times. `Err` is the reason the token's status stays
+    /// unknown (timeout, connection or TLS error, retries exhausted).
+    pub fn get(&self, url: &str, token: &str) -> Result<HubResponse, String> {
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("not sent: the secret cannot be an HTTP header value".to_string());
+        }
+        let mut attempt = 0;
+        loop {
+            self.gate.wait();
+            let resp = self.send(url, token)?;
+            if !is_retryable(resp.status) {
+                return Ok(resp.inner);
+            }
+            let what = status_text(resp.status);
+            if attempt == MAX_RETRIES {
+                return Err(format!("{what} after {MAX_RETRIES} retries"));
+            }
+            let backoff = self.backoff(attempt);
+            let wait = match resp.retry_after {
+                Some(d) if d > MAX_RETRY_AFTER => {
+                    return Err(format!(
+                        "{what}: the Hub asks to retry after {} s",
+                        d.as_secs()
+                    ));
+                }
+                Some(d) => d,
+                None => backoff,
+            };
+            if resp.status == 429 {
+                self.gate.hold_for(wait);
+            } else {
+                thread::sleep(wait);
+            }
+            attempt += 1;
+        }
+    }
+
+    /// `base * 2^attempt`, plus up to half of that again as jitter so
+    /// threads that failed together do not retry together.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.backoff_base * 2u32.pow(attempt);
+        let jitter = exp.as_millis() as u64 / 2;
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        exp + Duration::from_millis(if jitter == 0 { 0 } else { random % jitter })
+    }
+
+    fn send(&self, url: &str, token: &str) -> Result<Answer, String> {
+        let result = self
+            .agent
+            .get(url)
+            .header("Authorization", &format!("Bearer {token}"))
+            .call();
+        let mut resp = result.map_err(|e| self.describe(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = if is_retryable(status) {
+            Ok(String::new())
+        } else {
+            resp.body_mut()
+                .with_config()
+                .limit(MAX_BODY)
+                .read_to_string()
+                .map_err(|e| self.describe(&e))
+        };
+        Ok(Answer {
+            status,
+            retry_after: header(&headers, "retry-after").and_then(|v| retry_after(&v)),
+            inner: HubResponse {
+                status,
+                error_message: header(&headers, "x-error-message"),
+                next: next_link(&headers),
+                body,
+            },
+        })
+    }
+
+    /// A reason a person can act on, without the URL's query or the token.
+    fn describe(&self, e: &ureq::Error) -> String {
+        match e {
+            ureq::Error::Timeout(_) => {
+                format!("timed out after {} s", self.timeout.as_secs_f64())
+            }
+            ureq::Error::HostNotFound => {
+                format!("cannot resolve the Hub host '{}' (DNS)", self.endpoint.host)
+            }
+            ureq::Error::Io(io) => format!(
+                "cannot connect to {}: {}",
+                self.endpoint.base,
+                io.kind().to_string().replace('_', " ")
+            ),
+            ureq::Error::ConnectionFailed => format!("cannot connect to {}", self.endpoint.base),
+            ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
+                format!("TLS error talking to {}: {e}", self.endpoint.base)
+            }
+            other => format!("request to {} failed: {other}", self.endpoint.base),
+        }
+    }
+}
+
+/// One attempt's answer, with the retry hint kept aside.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    inner: HubResponse,
+}
+
+/// Request timeout, rate limiting and server errors: worth another try.
+pub fn is_retryable(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500..=599)
+}
+
+/// `HTTP 429 Too Many Requests`.
+pub fn status_text(status: u16) -> String {
+    match ureq::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("HTTP {status} {reason}"),
+        None => format!("HTTP {status}"),
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date (a date in the past is 0).
+pub fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The target of `rel="next"` among all `Link` headers.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(parse_next_link)
+}
+
+/// `<url>; rel="next", <url>; rel="last"` → the `next` url.
+pub fn parse_next_link(value: &str) -> Option<String> {
+    value.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let is_next = params.split(';').any(|p| {
+            p.trim()
+                .strip_prefix("rel=")
+                .map(|rel| {
+                    rel.trim_matches('"')
+                        .split_whitespace()
+                        .any(|r| r == "next")
+                })
+                .unwrap_or(false)
+        });
+        is_next.then(|| target.to_string())
+    })
+}
+
+impl HubResponse {
+    /// The body as text, or the reason it is missing.
+    pub fn text(&self) -> Result<&str, String> {
+        self.body.as_deref().map_err(|e| e.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_endpoints_are_accepted_and_trailing_slash_stripped() {
+        let e = Endpoint::parse("https://hub.example.internal/").unwrap();
+        assert_eq!(e.base(), "https://hub.example.internal");
+        assert_eq!(
+            e.url("/api/whoami-v2"),
+            "https://hub.example.internal/api/whoami-v2"
+        );
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://localhost:1/",
+            "http://[::1]:9000",
+        ] {
+            assert!(Endpoint::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.invalid",
+            "http://10.0.0.1",
+            "http://128.0.0.1",
+            "http://localhost.example.com",
+        ] {
+            let e = Endpoint::parse(bad).unwrap_err();
+            assert!(e.contains("plain http"), "{bad}: {e}");
+        }
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("huggingface.co").is_err());
+        assert!(Endpoint::parse("https://h.example/?x=1").is_err());
+    }
+
+    #[test]
+    fn links_stay_on_the_endpoint() {
+        let e = Endpoint::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            e.same_origin("/api/models?cursor=2").as_deref(),
+            Some("http://127.0.0.1:8080/api/models?cursor=2")
+        );
+        assert!(e.same_origin("http://127.0.0.1:8080/api/x").is_some());
+        assert!(e.same_origin("http://127.0.0.1:9090/api/x").is_none());
+        assert!(e.same_origin("https://evil.example/api/x").is_none());
+        assert!(e.same_origin("//evil.example/api/x").is_none());
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(retry_after("1"), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(" 30 "), Some(Duration::from_secs(30)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90));
+        let d = retry_after(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(80) && d <= Duration::from_secs(90),
+            "{d:?}"
+        );
+        assert_eq!(retry_after("soon"), None);
+    }
+
+    #[test]
+    fn next_link_is_found_among_rels() {
+        assert_eq!(
+            parse_next_link(r#"<https://h/api/models?cursor=a>; rel="next""#).as_deref(),
+            Some("https://h/api/models?cursor=a")
+        );
+        assert_eq!(
+            parse_next_link(r#"<https://h/1>; rel="prev", <https://h/3>; rel=next"#).as_deref(),
+            Some("https://h/3")
+        );
+        assert_eq!(parse_next_link(r#"<https://h/1>; rel="last""#), None);
+    }
+
+    #[test]
+    fn a_held_gate_stops_every_thread_until_it_opens() {
+        let gate = Gate {
+            not_before: Mutex::new(Instant::now()),
+        };
+        let started = Instant::now();
+        gate.hold_for(Duration::from_millis(150));
+        // A shorter hold never shortens a longer one.
+        gate.hold_for(Duration::from_millis(10));
+        thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    gate.wait();
+                    assert!(started.elapsed() >= Duration::from_millis(150));
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn timeouts_rate_limits_and_server_errors_are_retryable() {
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(is_retryable(s));
+        }
+        for s in [200, 302, 401, 403, 404] {
+            assert!(!is_retryable(s));
+        }
+    }
+}
