@@ -209,9 +209,9 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
     let commits = git::all_commits(repo, &mut walk_errors)
         .map_err(|e| anyhow!("cannot list commits: {}", e.message()))?;
     phase("list commits", &mut t);
-    let en = git::enumerate_blobs(repo, commits);
+    let mut en = git::enumerate_blobs(repo, commits).map_err(|e| anyhow!(e))?;
     phase("enumerate blobs", &mut t);
-    walk_errors.extend(en.errors);
+    walk_errors.append(&mut en.errors);
     let bar = progress_bar(&args.report, en.blobs.len() as u64);
     let collector = BlobCollector::new(engine, args.report.quiet, bar);
     let stats = git::read_blobs(repo.path(), &en.blobs, args.max_file_size, &collector)
@@ -228,7 +228,7 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
         .errors
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    let (mut findings, attribution_errors) = provenance::attribute(repo, &en.commits, &found);
+    let (mut findings, attribution_errors) = provenance::attribute(repo, &en, &found);
     phase("provenance", &mut t);
     walk_errors.extend(attribution_errors);
     errors.extend(to_errors(walk_errors));

@@ -1,17 +1,18 @@
 //! Provenance for `history`: which commit introduced each token at which
 //! path, whether it is still at HEAD, and which commit removed it.
 //!
-//! Runs after matching and only looks for blobs that had a finding, so its
-//! cost is one more pass over the distinct trees, with every tree that holds
+//! Runs after matching and only looks for blobs that had a finding. It walks
+//! the tree graph recorded during enumeration (no object is decoded again),
+//! memoized per tree, so a tree shared by many commits costs once; a tree that holds
 //! none of those blobs answered from a memo.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use git2::{ObjectType, Oid, Repository};
+use git2::{Oid, Repository};
 
 use crate::finding::Finding;
-use crate::sources::git::{commit_info, display};
+use crate::sources::git::{BlobRef, Child, Enumeration, TreeGraph, commit_info, display};
 
 /// (token, path), both interned.
 type Key = (u32, u32);
@@ -21,11 +22,15 @@ type Key = (u32, u32);
 /// token and path lineage: a rename continues a finding, a copy starts one.
 pub fn attribute(
     repo: &Repository,
-    commits: &[Oid],
+    en: &Enumeration,
     blobs: &HashMap<Oid, Vec<Finding>>,
 ) -> (Vec<Finding>, Vec<(String, String)>) {
+    let commits = &en.commits;
+    let interesting: Vec<bool> = en.blobs.iter().map(|b| blobs.contains_key(&b.id)).collect();
     let mut walker = Walker {
-        repo,
+        graph: &en.graph,
+        refs: &en.blobs,
+        interesting,
         blobs,
         tree_memo: HashMap::new(),
         set_memo: HashMap::new(),
@@ -44,7 +49,10 @@ pub fn attribute(
         let Ok(commit) = repo.find_commit(id) else {
             continue;
         };
-        let (set, blob_at) = walker.keys(commit.tree_id());
+        let (set, blob_at) = match en.graph.tree(commit.tree_id()) {
+            Some(root) => walker.keys(root),
+            None => (empty.clone(), Rc::new(HashMap::new())),
+        };
         let parents: Vec<Rc<HashSet<Key>>> = commit
             .parent_ids()
             .map(|p| sets.get(&p).cloned().unwrap_or_else(|| empty.clone()))
@@ -150,10 +158,13 @@ type KeySet = (Rc<HashSet<Key>>, Rc<HashMap<Key, Oid>>);
 type Entries = Rc<Vec<(String, Oid)>>;
 
 struct Walker<'a> {
-    repo: &'a Repository,
+    graph: &'a TreeGraph,
+    refs: &'a [BlobRef],
+    /// By blob index: does the blob have a finding?
+    interesting: Vec<bool>,
     blobs: &'a HashMap<Oid, Vec<Finding>>,
-    tree_memo: HashMap<Oid, Entries>,
-    set_memo: HashMap<Oid, KeySet>,
+    tree_memo: HashMap<u32, Entries>,
+    set_memo: HashMap<u32, KeySet>,
     tokens: Interner,
     paths: Interner,
     errors: Vec<(String, String)>,
@@ -161,7 +172,7 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     /// The (token, path) keys present in a root tree, and the blob holding each.
-    fn keys(&mut self, root: Oid) -> KeySet {
+    fn keys(&mut self, root: u32) -> KeySet {
         if let Some(v) = self.set_memo.get(&root) {
             return v.clone();
         }
@@ -184,34 +195,31 @@ impl Walker<'_> {
         v
     }
 
-    fn entries(&mut self, tree_id: Oid) -> Entries {
-        if let Some(e) = self.tree_memo.get(&tree_id) {
+    /// The blobs of interest under a tree, memoized by tree: a tree that
+    /// holds none of them costs one look at its entries, however many
+    /// commits share it.
+    fn entries(&mut self, tree: u32) -> Entries {
+        if let Some(e) = self.tree_memo.get(&tree) {
             return e.clone();
         }
         let mut out = Vec::new();
-        match self.repo.find_tree(tree_id) {
-            Ok(tree) => {
-                for entry in tree.iter() {
-                    let name = display(entry.name_bytes());
-                    match entry.kind() {
-                        Some(ObjectType::Blob) if self.blobs.contains_key(&entry.id()) => {
-                            out.push((name, entry.id()))
-                        }
-                        Some(ObjectType::Tree) => {
-                            let sub = self.entries(entry.id());
-                            out.extend(sub.iter().map(|(p, b)| (format!("{name}/{p}"), *b)));
-                        }
-                        _ => {}
+        for &(name, child) in self.graph.entries(tree) {
+            match child {
+                Child::Blob(b) if self.interesting[b as usize] => {
+                    out.push((display(self.graph.name(name)), self.refs[b as usize].id));
+                }
+                Child::Tree(t) => {
+                    let sub = self.entries(t);
+                    if !sub.is_empty() {
+                        let name = display(self.graph.name(name));
+                        out.extend(sub.iter().map(|(p, b)| (format!("{name}/{p}"), *b)));
                     }
                 }
+                Child::Blob(_) => {}
             }
-            Err(e) => self.errors.push((
-                String::new(),
-                format!("cannot read tree {tree_id}: {}", e.message()),
-            )),
         }
         let out = Rc::new(out);
-        self.tree_memo.insert(tree_id, out.clone());
+        self.tree_memo.insert(tree, out.clone());
         out
     }
 }
