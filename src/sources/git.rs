@@ -112,18 +112,12 @@ pub fn all_commits(
     repo: &Repository,
     errors: &mut Vec<(String, String)>,
 ) -> Result<Vec<Oid>, git2::Error> {
-    let mut walk = repo.revwalk()?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
-    let mut pushed = 0;
+    let mut tips = Vec::new();
     for reference in repo.references()? {
         let Ok(reference) = reference else { continue };
         let name = reference.name().unwrap_or("?").to_string();
         match reference.peel(ObjectType::Commit) {
-            Ok(obj) => {
-                if walk.push(obj.id()).is_ok() {
-                    pushed += 1;
-                }
-            }
+            Ok(obj) => tips.push(obj.id()),
             // Tags of trees or blobs, broken refs: say so, carry on.
             Err(e) if e.code() != git2::ErrorCode::InvalidSpec => {
                 if !matches!(
@@ -136,24 +130,65 @@ pub fn all_commits(
             Err(_) => {}
         }
     }
-    if let Ok(head) = repo.head() {
-        if let Some(id) = head.target() {
-            if walk.push(id).is_ok() {
-                pushed += 1;
+    if let Some(id) = repo.head().ok().and_then(|h| h.target()) {
+        tips.push(id);
+    }
+    if tips.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    for &tip in &tips {
+        let _ = walk.push(tip);
+    }
+    match walk.collect::<Result<Vec<Oid>, git2::Error>>() {
+        Ok(commits) => Ok(commits),
+        // libgit2 gives up on the first missing commit; walk by hand.
+        Err(e) => {
+            errors.push((String::new(), format!("revision walk: {}", e.message())));
+            Ok(tolerant_walk(repo, &tips, errors))
+        }
+    }
+}
+
+/// Every commit reachable from `tips` that can be read, parents before
+/// children; missing commits are reported and their ancestry is cut.
+fn tolerant_walk(repo: &Repository, tips: &[Oid], errors: &mut Vec<(String, String)>) -> Vec<Oid> {
+    let mut parents: HashMap<Oid, Vec<Oid>> = HashMap::new();
+    let mut stack: Vec<Oid> = tips.to_vec();
+    while let Some(id) = stack.pop() {
+        if parents.contains_key(&id) {
+            continue;
+        }
+        match repo.find_commit(id) {
+            Ok(c) => {
+                let ps: Vec<Oid> = c.parent_ids().collect();
+                stack.extend(ps.iter().copied());
+                parents.insert(id, ps);
+            }
+            Err(e) => errors.push((format!("commit {id}"), format!("missing: {}", e.message()))),
+        }
+    }
+    // Depth-first post-order from each tip: parents before children.
+    let mut order = Vec::with_capacity(parents.len());
+    let mut done: std::collections::HashSet<Oid> = std::collections::HashSet::new();
+    for &tip in tips {
+        let mut stack = vec![(tip, false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if expanded {
+                order.push(id);
+                continue;
+            }
+            if !parents.contains_key(&id) || !done.insert(id) {
+                continue;
+            }
+            stack.push((id, true));
+            for p in &parents[&id] {
+                stack.push((*p, false));
             }
         }
     }
-    if pushed == 0 {
-        return Ok(Vec::new());
-    }
-    let mut commits = Vec::new();
-    for id in walk {
-        match id {
-            Ok(id) => commits.push(id),
-            Err(e) => errors.push((String::new(), format!("revision walk: {}", e.message()))),
-        }
-    }
-    Ok(commits)
+    order
 }
 
 /// The commits in `A..B` (reachable from B, not from A), oldest first.
@@ -284,12 +319,9 @@ impl TreeReader {
         let mut repo = gix::open(git_dir)
             .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?;
         // Root trees are long delta chains read in id order, not pack
-        // order: a roomy delta-base cache is what makes them cheap.
-        let cap = std::env::var("HFLEAKS_TREE_CACHE_MB")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(16)
-            << 20;
+        // order: a delta-base cache keeps the shared bases hot (16 MiB
+        // measured as fast as 256 MiB on the 20k-commit benchmark).
+        let cap = 16 << 20;
         repo.objects.set_pack_cache(move || {
             Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(cap))
         });
