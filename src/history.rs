@@ -235,10 +235,19 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
     if args.messages {
         findings.extend(message_findings(repo, engine, &en.commits));
     }
-    Ok(Report {
+    Ok(history_report(en.commits.len(), &stats, findings, errors))
+}
+
+fn history_report(
+    commits: usize,
+    stats: &git::ReadStats,
+    findings: Vec<Finding>,
+    errors: Vec<ScanError>,
+) -> Report {
+    Report {
         scan: ScanStats {
             kind: "history".into(),
-            commits: en.commits.len() as u64,
+            commits: commits as u64,
             blobs: stats.blobs,
             bytes: stats.bytes,
             skipped: stats.skipped,
@@ -247,7 +256,7 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
         findings,
         errors,
         ..Report::default()
-    })
+    }
 }
 
 /// Findings in commit messages: path "" and the commit.
@@ -348,19 +357,7 @@ fn history_range(
     if args.messages {
         findings.extend(message_findings(repo, engine, &commits));
     }
-    Ok(Report {
-        scan: ScanStats {
-            kind: "history".into(),
-            commits: commits.len() as u64,
-            blobs: stats.blobs,
-            bytes: stats.bytes,
-            skipped: stats.skipped,
-            ..ScanStats::default()
-        },
-        findings,
-        errors,
-        ..Report::default()
-    })
+    Ok(history_report(commits.len(), &stats, findings, errors))
 }
 
 /// `hfleaks staged`: the lines the staged change adds, read from the index.

@@ -10,22 +10,6 @@ use common::*;
 
 const ZERO: &str = "0000000000000000000000000000000000000000";
 
-fn git(cwd: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// A repository: an old leak (commit 1, removed in 2), a clean commit 3,
 /// and a new leak in commit 4. Returns (dir, [c1, c2, c3, c4]).
 fn repo() -> (tempfile::TempDir, Vec<String>) {

@@ -342,19 +342,6 @@ fn commit_messages_are_scanned_with_messages() {
     );
 }
 
-fn git(cwd: &Path, args: &[&str]) {
-    let st = std::process::Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-}
-
 #[test]
 fn bare_and_shallow_clones_work() {
     let t = fake_token(11);
@@ -520,18 +507,6 @@ fn history_is_deterministic_across_thread_counts() {
     let (_, two) = r.history(&["--threads", "2"]);
     assert!(!findings(&one).is_empty());
     assert_eq!(strip(one), strip(two));
-}
-
-fn git_out(cwd: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .unwrap()
 }
 
 #[test]

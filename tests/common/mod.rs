@@ -91,3 +91,30 @@ pub fn paths(report: &Value) -> Vec<String> {
         .map(|f| f["path"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Runs the git CLI in `cwd` with a fixed identity and dates; returns the
+/// whole output (for commands expected to fail).
+pub fn git_out(cwd: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
+        .output()
+        .unwrap()
+}
+
+/// Runs the git CLI in `cwd`, asserting success; returns trimmed stdout.
+pub fn git(cwd: &Path, args: &[&str]) -> String {
+    let out = git_out(cwd, args);
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
