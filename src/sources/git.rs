@@ -52,7 +52,9 @@ pub enum Child {
 /// objects again.
 #[derive(Debug, Default)]
 pub struct TreeGraph {
-    ids: HashMap<Oid, u32>,
+    // gix ids: git2's Oid compares through an FFI call, too slow for the
+    // millions of lookups of a walk.
+    ids: HashMap<gix::ObjectId, u32>,
     spans: Vec<(u32, u32)>,
     entries: Vec<(u32, Child)>,
     names: Vec<Box<[u8]>>,
@@ -62,7 +64,7 @@ pub struct TreeGraph {
 impl TreeGraph {
     /// The index of a tree, if the walk reached it.
     pub fn tree(&self, id: Oid) -> Option<u32> {
-        self.ids.get(&id).copied()
+        self.ids.get(&to_gix(id)).copied()
     }
 
     /// The entries of tree `index`.
@@ -211,7 +213,7 @@ pub fn enumerate_blobs(repo: &Repository, commits: Vec<Oid>) -> Result<Enumerati
         commits,
         ..Enumeration::default()
     };
-    let mut seen_blobs: HashMap<Oid, u32> = HashMap::new();
+    let mut seen_blobs: HashMap<gix::ObjectId, u32> = HashMap::new();
     let mut path = Vec::new();
     let mut scratch = Vec::new();
     for i in 0..en.commits.len() {
@@ -228,7 +230,7 @@ pub fn enumerate_blobs(repo: &Repository, commits: Vec<Oid>) -> Result<Enumerati
         };
         walk_tree(
             &mut trees,
-            tree,
+            to_gix(tree),
             &mut path,
             &mut scratch,
             &mut seen_blobs,
@@ -241,13 +243,13 @@ pub fn enumerate_blobs(repo: &Repository, commits: Vec<Oid>) -> Result<Enumerati
 /// Records tree `tree_id` (once) and everything below it; returns its index.
 fn walk_tree(
     trees: &mut TreeReader,
-    tree_id: Oid,
+    tree_id: gix::ObjectId,
     path: &mut Vec<u8>,
     scratch: &mut Vec<Vec<(u32, Child)>>,
-    seen_blobs: &mut HashMap<Oid, u32>,
+    seen_blobs: &mut HashMap<gix::ObjectId, u32>,
     en: &mut Enumeration,
 ) -> Option<u32> {
-    if let Some(index) = en.graph.tree(tree_id) {
+    if let Some(&index) = en.graph.ids.get(&tree_id) {
         return Some(index);
     }
     let depth = path.iter().filter(|&&b| b == b'/').count();
@@ -266,7 +268,7 @@ fn walk_tree(
             }
             EntryKind::Blob => Some(Child::Blob(*seen_blobs.entry(id).or_insert_with(|| {
                 en.blobs.push(BlobRef {
-                    id,
+                    id: to_git2(&id),
                     path: display(path),
                 });
                 en.blobs.len() as u32 - 1
@@ -335,17 +337,16 @@ impl TreeReader {
     /// picks the buffer, so `f` may read subtrees at `depth + 1`.
     pub fn for_each_entry(
         &mut self,
-        id: Oid,
+        id: gix::ObjectId,
         depth: usize,
-        mut f: impl FnMut(&mut TreeReader, &[u8], EntryKind, Oid),
+        mut f: impl FnMut(&mut TreeReader, &[u8], EntryKind, gix::ObjectId),
     ) -> Result<(), String> {
         use gix::prelude::FindExt;
         if self.buffers.len() <= depth {
             self.buffers.resize_with(depth + 1, Vec::new);
         }
         let mut buf = std::mem::take(&mut self.buffers[depth]);
-        let gid = gix::ObjectId::from_bytes_or_panic(id.as_bytes());
-        let result = match self.repo.objects.find_tree_iter(&gid, &mut buf) {
+        let result = match self.repo.objects.find_tree_iter(&id, &mut buf) {
             Ok(iter) => {
                 let mut outcome = Ok(());
                 for entry in iter {
@@ -363,9 +364,7 @@ impl TreeReader {
                     } else {
                         EntryKind::Blob
                     };
-                    let child =
-                        Oid::from_bytes(entry.oid.as_bytes()).expect("SHA-1 ids are 20 bytes");
-                    f(self, entry.filename.as_ref(), kind, child);
+                    f(self, entry.filename.as_ref(), kind, entry.oid.to_owned());
                 }
                 outcome
             }
@@ -374,6 +373,16 @@ impl TreeReader {
         self.buffers[depth] = buf;
         result
     }
+}
+
+/// A git2 id as a gix id.
+pub fn to_gix(id: Oid) -> gix::ObjectId {
+    gix::ObjectId::from_bytes_or_panic(id.as_bytes())
+}
+
+/// A gix id as a git2 id.
+pub fn to_git2(id: &gix::oid) -> Oid {
+    Oid::from_bytes(id.as_bytes()).expect("SHA-1 ids are 20 bytes")
 }
 
 /// A repository path as text (escaped if not UTF-8).
@@ -423,7 +432,7 @@ pub fn read_blobs(
         |repo, run| {
             for &i in run {
                 let blob = &blobs[i];
-                let id = gix::ObjectId::from_bytes_or_panic(blob.id.as_bytes());
+                let id = to_gix(blob.id);
                 match repo.try_find_header(id) {
                     Ok(Some(h)) if h.size() > max_size => {
                         skipped.fetch_add(1, Ordering::Relaxed);
@@ -468,7 +477,7 @@ fn pack_order(repo: &gix::Repository, blobs: &[BlobRef]) -> Vec<usize> {
     let mut wanted: HashMap<gix::ObjectId, usize> = blobs
         .iter()
         .enumerate()
-        .map(|(i, b)| (gix::ObjectId::from_bytes_or_panic(b.id.as_bytes()), i))
+        .map(|(i, b)| (to_gix(b.id), i))
         .collect();
     let mut order = Vec::with_capacity(blobs.len());
     if let Ok(iter) = repo.objects.store_ref().iter() {
