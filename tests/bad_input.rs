@@ -261,3 +261,26 @@ fn secrets_never_escape_in_any_format_or_stream() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_file_gone_before_it_is_read_is_an_error_and_the_scan_goes_on() {
+    // A dangling link followed with --follow behaves like a file deleted
+    // between the directory listing and the read.
+    let dir = tree(&[("a.txt", &format!("{}\n", fake_token(8)))]);
+    std::os::unix::fs::symlink(dir.path().join("vanished.txt"), dir.path().join("gone.txt"))
+        .unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["scan", "--follow", "--format", "json"]);
+    no_panic(&stderr);
+    assert_eq!(code, 1);
+    let r: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(paths(&r), ["a.txt"]);
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], "gone.txt");
+    assert!(stderr.contains("gone.txt: "), "{stderr}");
+    // Without findings, the error decides the exit code.
+    std::fs::remove_file(dir.path().join("a.txt")).unwrap();
+    let (code, _, _) = run(dir.path(), &["scan", "--follow"]);
+    assert_eq!(code, 2);
+}

@@ -62,6 +62,10 @@ pub fn scan_paths(roots: &[PathBuf], opts: &WalkOptions, sink: &dyn Sink) -> Wal
                     Ok(entry) => entry,
                     Err(err) => {
                         let (path, message) = walk_error(&err);
+                        let path = match path.strip_prefix("./") {
+                            Some(rest) if strip_dot => rest.to_string(),
+                            _ => path,
+                        };
                         sink.error(&path, message);
                         return WalkState::Continue;
                     }
