@@ -47,6 +47,9 @@ impl BlobSink for BlobCollector<'_> {
     }
 
     fn error(&self, blob: &BlobRef, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
         let line = format!("hfleaks: {}: {message}", blob.path);
         match &self.bar {
             Some(bar) => bar.println(line),
@@ -62,6 +65,9 @@ impl BlobSink for BlobCollector<'_> {
     }
 
     fn skipped(&self, blob: &BlobRef, size: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
         if !self.quiet {
             let line = format!(
                 "hfleaks: note: skipped {} (blob {}): {} is larger than --max-file-size",

@@ -78,6 +78,14 @@ impl TreeGraph {
         &self.names[id as usize]
     }
 
+    /// Gives a tree its index before its entries are known.
+    fn reserve(&mut self, id: gix::ObjectId) -> u32 {
+        let index = self.spans.len() as u32;
+        self.spans.push((0, 0));
+        self.ids.insert(id, index);
+        index
+    }
+
     fn intern(&mut self, name: &[u8]) -> u32 {
         if let Some(&id) = self.name_ids.get(name) {
             return id;
@@ -206,93 +214,111 @@ pub fn range_commits(repo: &Repository, range: &str) -> Result<Vec<Oid>, String>
 
 /// Every distinct blob in the trees of `commits`. Each distinct tree is read
 /// once, so the cost follows the number of distinct trees, not commits ×
-/// files.
+/// files. Trees are read level by level (all roots, then all their new
+/// subtrees, …), each level decoded in parallel; recording them is
+/// sequential and in a fixed order, so the result does not depend on the
+/// number of threads.
 pub fn enumerate_blobs(repo: &Repository, commits: Vec<Oid>) -> Result<Enumeration, String> {
-    let mut trees = TreeReader::open(repo.path())?;
+    let shared = gix::open(repo.path())
+        .map_err(|e| format!("{}: cannot open repository: {e}", repo.path().display()))?
+        .into_sync();
     let mut en = Enumeration {
         commits,
         ..Enumeration::default()
     };
     let mut seen_blobs: HashMap<gix::ObjectId, u32> = HashMap::new();
-    let mut path = Vec::new();
-    let mut scratch = Vec::new();
+    // (tree, its index in the graph, its path with a trailing '/')
+    let mut level: Vec<(gix::ObjectId, u32, Vec<u8>)> = Vec::new();
     for i in 0..en.commits.len() {
         let id = en.commits[i];
-        let tree = match repo.find_commit(id) {
-            Ok(c) => c.tree_id(),
-            Err(e) => {
-                en.errors.push((
-                    format!("commit {id}"),
-                    format!("cannot read commit: {}", e.message()),
-                ));
-                continue;
+        match repo.find_commit(id) {
+            Ok(c) => {
+                let tree = to_gix(c.tree_id());
+                if !en.graph.ids.contains_key(&tree) {
+                    let index = en.graph.reserve(tree);
+                    level.push((tree, index, Vec::new()));
+                }
             }
-        };
-        walk_tree(
-            &mut trees,
-            to_gix(tree),
-            &mut path,
-            &mut scratch,
-            &mut seen_blobs,
-            &mut en,
-        );
+            Err(e) => en.errors.push((
+                format!("commit {id}"),
+                format!("cannot read commit: {}", e.message()),
+            )),
+        }
+    }
+    let readers: Vec<std::sync::Mutex<TreeReader>> = (0..rayon::current_num_threads())
+        .map(|_| std::sync::Mutex::new(TreeReader::new(shared.to_thread_local())))
+        .collect();
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        // In batches, so that decoded trees waiting to be recorded stay few.
+        for batch in level.chunks(2048) {
+            let decoded: Vec<Result<DecodedTree, String>> = batch
+                .par_iter()
+                .map(|(id, _, _)| {
+                    // One reader per worker for the whole walk, so its
+                    // delta-base cache stays warm from batch to batch.
+                    let slot = rayon::current_thread_index().unwrap_or(0) % readers.len();
+                    let mut reader = readers[slot].lock().unwrap_or_else(|e| e.into_inner());
+                    reader.decode(*id)
+                })
+                .collect();
+            for ((_, index, prefix), tree) in batch.iter().zip(decoded) {
+                record_tree(&mut en, &mut seen_blobs, &mut next, *index, prefix, tree);
+            }
+        }
+        level = next;
     }
     Ok(en)
 }
 
-/// Records tree `tree_id` (once) and everything below it; returns its index.
-fn walk_tree(
-    trees: &mut TreeReader,
-    tree_id: gix::ObjectId,
-    path: &mut Vec<u8>,
-    scratch: &mut Vec<Vec<(u32, Child)>>,
-    seen_blobs: &mut HashMap<gix::ObjectId, u32>,
+/// Records a decoded tree's entries in the graph: new subtrees go to
+/// `next` (the following level), new blobs to the enumeration.
+fn record_tree(
     en: &mut Enumeration,
-) -> Option<u32> {
-    if let Some(&index) = en.graph.ids.get(&tree_id) {
-        return Some(index);
-    }
-    let depth = path.iter().filter(|&&b| b == b'/').count();
-    if scratch.len() <= depth {
-        scratch.resize_with(depth + 1, Vec::new);
-    }
-    let mut mine = std::mem::take(&mut scratch[depth]);
-    mine.clear();
-    let result = trees.for_each_entry(tree_id, depth, |trees, name, kind, id| {
-        let len = path.len();
+    seen_blobs: &mut HashMap<gix::ObjectId, u32>,
+    next: &mut Vec<(gix::ObjectId, u32, Vec<u8>)>,
+    index: u32,
+    prefix: &[u8],
+    tree: Result<DecodedTree, String>,
+) {
+    let tree = match tree {
+        Ok(t) => t,
+        Err(e) => {
+            en.errors.push((display(prefix), e));
+            return;
+        }
+    };
+    let start = en.graph.entries.len() as u32;
+    let mut path = prefix.to_vec();
+    for &(name_start, name_end, kind, id) in &tree.entries {
+        let name = &tree.names[name_start as usize..name_end as usize];
+        path.truncate(prefix.len());
         path.extend_from_slice(name);
         let child = match kind {
-            EntryKind::Tree => {
-                path.push(b'/');
-                walk_tree(trees, id, path, scratch, seen_blobs, en).map(Child::Tree)
-            }
-            EntryKind::Blob => Some(Child::Blob(*seen_blobs.entry(id).or_insert_with(|| {
+            EntryKind::Tree => Child::Tree(match en.graph.ids.get(&id) {
+                Some(&i) => i,
+                None => {
+                    let i = en.graph.reserve(id);
+                    let mut sub = path.clone();
+                    sub.push(b'/');
+                    next.push((id, i, sub));
+                    i
+                }
+            }),
+            EntryKind::Blob => Child::Blob(*seen_blobs.entry(id).or_insert_with(|| {
                 en.blobs.push(BlobRef {
                     id: to_git2(&id),
-                    path: display(path),
+                    path: display(&path),
                 });
                 en.blobs.len() as u32 - 1
-            }))),
+            })),
             // Submodule commits: not content of this repository.
-            EntryKind::Commit => None,
+            EntryKind::Commit => continue,
         };
-        path.truncate(len);
-        if let Some(child) = child {
-            let name = en.graph.intern(name);
-            mine.push((name, child));
-        }
-    });
-    if let Err(e) = result {
-        en.errors.push((display(path), e));
+        let name = en.graph.intern(name);
+        en.graph.entries.push((name, child));
     }
-    let graph = &mut en.graph;
-    let start = graph.entries.len() as u32;
-    graph.entries.extend_from_slice(&mine);
-    let index = graph.spans.len() as u32;
-    graph.spans.push((start, graph.entries.len() as u32));
-    graph.ids.insert(tree_id, index);
-    scratch[depth] = mine;
-    Some(index)
+    en.graph.spans[index as usize] = (start, en.graph.entries.len() as u32);
 }
 
 /// What a tree entry points at.
@@ -305,73 +331,64 @@ pub enum EntryKind {
     Commit,
 }
 
-/// Reads trees with `gix`: entries are decoded in place from a reused
-/// buffer (one per depth, so a walk can recurse while it iterates), with
-/// gix's pack cache resolving tree deltas. Trees hold most of the data a
-/// history walk decodes besides blobs (160 MiB of trees for 780 MiB of
-/// blobs in the benchmark repository), and libgit2's allocating, caching
-/// tree reader was the slowest phase.
-pub struct TreeReader {
+/// One decoded tree: its entry names in one buffer, and per entry the
+/// name's range, the kind and the id.
+struct DecodedTree {
+    names: Vec<u8>,
+    entries: Vec<(u32, u32, EntryKind, gix::ObjectId)>,
+}
+
+/// Reads trees with `gix`, decoded in place from a reused buffer, with a
+/// delta-base cache. Trees hold most of the data a history walk decodes
+/// besides blobs (160 MiB of trees for 780 MiB of blobs in the benchmark
+/// repository); libgit2's allocating, caching tree reader was the slowest
+/// phase of a full audit.
+struct TreeReader {
     repo: gix::Repository,
-    buffers: Vec<Vec<u8>>,
+    buffer: Vec<u8>,
 }
 
 impl TreeReader {
-    pub fn open(git_dir: &Path) -> Result<TreeReader, String> {
-        let mut repo = gix::open(git_dir)
-            .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?;
-        // Root trees are long delta chains read in id order, not pack
-        // order: a delta-base cache keeps the shared bases hot (16 MiB
-        // measured as fast as 256 MiB on the 20k-commit benchmark).
+    fn new(mut repo: gix::Repository) -> TreeReader {
+        // Trees are read by level, not in pack order: a delta-base cache
+        // keeps the shared bases hot (16 MiB measured as fast as 256 MiB on
+        // the 20k-commit benchmark).
         let cap = 16 << 20;
         repo.objects.set_pack_cache(move || {
             Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(cap))
         });
-        Ok(TreeReader {
+        TreeReader {
             repo,
-            buffers: Vec::new(),
-        })
+            buffer: Vec::new(),
+        }
     }
 
-    /// Calls `f(self, name, kind, id)` for each entry of tree `id`. `depth`
-    /// picks the buffer, so `f` may read subtrees at `depth + 1`.
-    pub fn for_each_entry(
-        &mut self,
-        id: gix::ObjectId,
-        depth: usize,
-        mut f: impl FnMut(&mut TreeReader, &[u8], EntryKind, gix::ObjectId),
-    ) -> Result<(), String> {
+    fn decode(&mut self, id: gix::ObjectId) -> Result<DecodedTree, String> {
         use gix::prelude::FindExt;
-        if self.buffers.len() <= depth {
-            self.buffers.resize_with(depth + 1, Vec::new);
-        }
-        let mut buf = std::mem::take(&mut self.buffers[depth]);
-        let result = match self.repo.objects.find_tree_iter(&id, &mut buf) {
-            Ok(iter) => {
-                let mut outcome = Ok(());
-                for entry in iter {
-                    let entry = match entry {
-                        Ok(e) => e,
-                        Err(e) => {
-                            outcome = Err(format!("corrupt tree {id}: {e}"));
-                            break;
-                        }
-                    };
-                    let kind = if entry.mode.is_tree() {
-                        EntryKind::Tree
-                    } else if entry.mode.is_commit() {
-                        EntryKind::Commit
-                    } else {
-                        EntryKind::Blob
-                    };
-                    f(self, entry.filename.as_ref(), kind, entry.oid.to_owned());
-                }
-                outcome
-            }
-            Err(e) => Err(format!("cannot read tree {id}: {e}")),
+        let iter = self
+            .repo
+            .objects
+            .find_tree_iter(&id, &mut self.buffer)
+            .map_err(|e| format!("cannot read tree {id}: {e}"))?;
+        let mut tree = DecodedTree {
+            names: Vec::new(),
+            entries: Vec::new(),
         };
-        self.buffers[depth] = buf;
-        result
+        for entry in iter {
+            let entry = entry.map_err(|e| format!("corrupt tree {id}: {e}"))?;
+            let kind = if entry.mode.is_tree() {
+                EntryKind::Tree
+            } else if entry.mode.is_commit() {
+                EntryKind::Commit
+            } else {
+                EntryKind::Blob
+            };
+            let start = tree.names.len() as u32;
+            tree.names.extend_from_slice(entry.filename.as_ref());
+            tree.entries
+                .push((start, tree.names.len() as u32, kind, entry.oid.to_owned()));
+        }
+        Ok(tree)
     }
 }
 
@@ -423,47 +440,46 @@ pub fn read_blobs(
     let skipped = AtomicU64::new(0);
     // Contiguous runs of the pack go to one worker, so delta bases stay hot.
     let chunk = (order.len() / (rayon::current_num_threads() * 16)).clamp(16, 512);
-    order.par_chunks(chunk).for_each_init(
-        || {
-            let mut r = shared.to_thread_local();
-            r.object_cache_size_if_unset(4 << 20);
-            r
-        },
-        |repo, run| {
-            for &i in run {
-                let blob = &blobs[i];
-                let id = to_gix(blob.id);
-                match repo.try_find_header(id) {
-                    Ok(Some(h)) if h.size() > max_size => {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                        sink.skipped(blob, h.size());
-                        continue;
-                    }
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        sink.error(
-                            blob,
-                            format!("blob {} is missing from the object database", blob.id),
-                        );
-                        continue;
-                    }
-                    Err(e) => {
-                        sink.error(blob, format!("cannot read blob {}: {e}", blob.id));
-                        continue;
-                    }
+    // One handle per worker for the whole read, so its pack cache stays warm.
+    let handles: Vec<std::sync::Mutex<gix::Repository>> = (0..rayon::current_num_threads())
+        .map(|_| std::sync::Mutex::new(shared.to_thread_local()))
+        .collect();
+    order.par_chunks(chunk).for_each(|run| {
+        let slot = rayon::current_thread_index().unwrap_or(0) % handles.len();
+        let repo = &mut *handles[slot].lock().unwrap_or_else(|e| e.into_inner());
+        for &i in run {
+            let blob = &blobs[i];
+            let id = to_gix(blob.id);
+            match repo.try_find_header(id) {
+                Ok(Some(h)) if h.size() > max_size => {
+                    skipped.fetch_add(1, Ordering::Relaxed);
+                    sink.skipped(blob, h.size());
+                    continue;
                 }
-                match repo.find_object(id) {
-                    Ok(obj) => {
-                        read.fetch_add(1, Ordering::Relaxed);
-                        bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
-                        sink.progress(obj.data.len() as u64);
-                        sink.blob(blob, &obj.data);
-                    }
-                    Err(e) => sink.error(blob, format!("cannot read blob {}: {e}", blob.id)),
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    sink.error(
+                        blob,
+                        format!("blob {} is missing from the object database", blob.id),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    sink.error(blob, format!("cannot read blob {}: {e}", blob.id));
+                    continue;
                 }
             }
-        },
-    );
+            match repo.find_object(id) {
+                Ok(obj) => {
+                    read.fetch_add(1, Ordering::Relaxed);
+                    bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
+                    sink.progress(obj.data.len() as u64);
+                    sink.blob(blob, &obj.data);
+                }
+                Err(e) => sink.error(blob, format!("cannot read blob {}: {e}", blob.id)),
+            }
+        }
+    });
     Ok(ReadStats {
         blobs: read.into_inner(),
         bytes: bytes.into_inner(),
