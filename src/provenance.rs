@@ -38,24 +38,24 @@ pub fn attribute(
         paths: Interner::default(),
         errors: Vec::new(),
     };
-    let mut sets: HashMap<Oid, Rc<HashSet<Key>>> = HashMap::new();
+    // The key set of each commit, by position in `commits`.
+    let mut sets: Vec<Rc<HashSet<Key>>> = Vec::with_capacity(commits.len());
     let mut lineage: HashMap<Key, usize> = HashMap::new();
     // (token, path, introducing commit, blob at that path)
     let mut drafts: Vec<(u32, u32, Oid, Oid)> = Vec::new();
     let mut removals: Vec<Vec<Oid>> = Vec::new();
     let empty: Rc<HashSet<Key>> = Rc::new(HashSet::new());
 
-    for &id in commits {
-        let Ok(commit) = repo.find_commit(id) else {
-            continue;
-        };
-        let (set, blob_at) = match en.graph.tree(commit.tree_id()) {
+    for (&id, shape) in commits.iter().zip(&en.shapes) {
+        let (set, blob_at) = match shape.root {
             Some(root) => walker.keys(root),
             None => (empty.clone(), Rc::new(HashMap::new())),
         };
-        let parents: Vec<Rc<HashSet<Key>>> = commit
-            .parent_ids()
-            .map(|p| sets.get(&p).cloned().unwrap_or_else(|| empty.clone()))
+        // Parents come before children, so their sets are known.
+        let parents: Vec<Rc<HashSet<Key>>> = shape
+            .parents
+            .iter()
+            .map(|&p| sets[p as usize].clone())
             .collect();
         let unchanged = parents.len() == 1 && Rc::ptr_eq(&parents[0], &set);
         if !(unchanged || parents.is_empty() && set.is_empty()) {
@@ -86,7 +86,7 @@ pub fn attribute(
                 }
             }
         }
-        sets.insert(id, set);
+        sets.push(set);
     }
 
     let head = repo
@@ -94,7 +94,10 @@ pub fn attribute(
         .ok()
         .and_then(|h| h.peel_to_commit().ok())
         .map(|c| c.id());
-    let head_set = head.and_then(|h| sets.get(&h).cloned()).unwrap_or(empty);
+    let head_set = head
+        .and_then(|h| commits.iter().position(|&c| c == h))
+        .map(|i| sets[i].clone())
+        .unwrap_or(empty);
     let at_head: HashSet<usize> = head_set
         .iter()
         .filter_map(|k| lineage.get(k).copied())

@@ -35,6 +35,17 @@ pub struct Enumeration {
     pub errors: Vec<(String, String)>,
     /// Every distinct tree's entries, for provenance without a second read.
     pub graph: TreeGraph,
+    /// Per commit (same order as `commits`): its root tree in `graph`, and
+    /// its parents as indices into `commits` (parents outside the walk,
+    /// e.g. beyond a shallow boundary, are left out).
+    pub shapes: Vec<CommitShape>,
+}
+
+/// A commit's place in the history graph, recorded once during enumeration.
+#[derive(Debug, Clone, Default)]
+pub struct CommitShape {
+    pub root: Option<u32>,
+    pub parents: Vec<u32>,
 }
 
 /// A child of a tree in [`TreeGraph`].
@@ -229,21 +240,37 @@ pub fn enumerate_blobs(repo: &Repository, commits: Vec<Oid>) -> Result<Enumerati
     let mut seen_blobs: HashMap<gix::ObjectId, u32> = HashMap::new();
     // (tree, its index in the graph, its path with a trailing '/')
     let mut level: Vec<(gix::ObjectId, u32, Vec<u8>)> = Vec::new();
+    let position: HashMap<gix::ObjectId, u32> = en
+        .commits
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (to_gix(*id), i as u32))
+        .collect();
     for i in 0..en.commits.len() {
         let id = en.commits[i];
+        let mut shape = CommitShape::default();
         match repo.find_commit(id) {
             Ok(c) => {
                 let tree = to_gix(c.tree_id());
-                if !en.graph.ids.contains_key(&tree) {
-                    let index = en.graph.reserve(tree);
-                    level.push((tree, index, Vec::new()));
-                }
+                shape.root = Some(match en.graph.ids.get(&tree) {
+                    Some(&index) => index,
+                    None => {
+                        let index = en.graph.reserve(tree);
+                        level.push((tree, index, Vec::new()));
+                        index
+                    }
+                });
+                shape.parents = c
+                    .parent_ids()
+                    .filter_map(|p| position.get(&to_gix(p)).copied())
+                    .collect();
             }
             Err(e) => en.errors.push((
                 format!("commit {id}"),
                 format!("cannot read commit: {}", e.message()),
             )),
         }
+        en.shapes.push(shape);
     }
     let readers: Vec<std::sync::Mutex<TreeReader>> = (0..rayon::current_num_threads())
         .map(|_| std::sync::Mutex::new(TreeReader::new(shared.to_thread_local())))
