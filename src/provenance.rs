@@ -43,10 +43,11 @@ pub fn attribute(
     let mut lineage: HashMap<Key, usize> = HashMap::new();
     // (token, path, introducing commit, blob at that path)
     let mut drafts: Vec<(u32, u32, Oid, Oid)> = Vec::new();
-    let mut removals: Vec<Vec<Oid>> = Vec::new();
+    // Per finding, the positions of the commits that removed it.
+    let mut removals: Vec<Vec<usize>> = Vec::new();
     let empty: Rc<HashSet<Key>> = Rc::new(HashSet::new());
 
-    for (&id, shape) in commits.iter().zip(&en.shapes) {
+    for (position, (&id, shape)) in commits.iter().zip(&en.shapes).enumerate() {
         let (set, blob_at) = match shape.root {
             Some(root) => walker.keys(root),
             None => (empty.clone(), Rc::new(HashMap::new())),
@@ -80,8 +81,8 @@ pub fn attribute(
                 for key in parent.iter().filter(|k| !set.contains(k)) {
                     let Some(&f) = lineage.get(key) else { continue };
                     let still_there = set.iter().any(|k| lineage.get(k) == Some(&f));
-                    if !still_there && !removals[f].contains(&id) {
-                        removals[f].push(id);
+                    if !still_there && !removals[f].contains(&position) {
+                        removals[f].push(position);
                     }
                 }
             }
@@ -93,15 +94,21 @@ pub fn attribute(
         .head()
         .ok()
         .and_then(|h| h.peel_to_commit().ok())
-        .map(|c| c.id());
-    let head_set = head
-        .and_then(|h| commits.iter().position(|&c| c == h))
-        .map(|i| sets[i].clone())
-        .unwrap_or(empty);
+        .and_then(|c| commits.iter().position(|&id| id == c.id()));
+    let head_set = head.map(|i| sets[i].clone()).unwrap_or(empty);
     let at_head: HashSet<usize> = head_set
         .iter()
         .filter_map(|k| lineage.get(k).copied())
         .collect();
+    // HEAD and its ancestors, by position: one pass over the graph instead
+    // of an ancestry query per removal.
+    let mut on_head = vec![false; commits.len()];
+    let mut stack: Vec<usize> = head.into_iter().collect();
+    while let Some(i) = stack.pop() {
+        if !std::mem::replace(&mut on_head[i], true) {
+            stack.extend(en.shapes[i].parents.iter().map(|&p| p as usize));
+        }
+    }
 
     let mut findings = Vec::with_capacity(drafts.len());
     for (f, &(token, path, commit_id, blob)) in drafts.iter().enumerate() {
@@ -118,14 +125,12 @@ pub fn attribute(
         let present = at_head.contains(&f);
         finding.at_head = Some(present);
         if !present {
-            finding.removed_in = head.and_then(|h| {
-                removals[f]
-                    .iter()
-                    .rev()
-                    .find(|&&r| r == h || repo.graph_descendant_of(h, r).unwrap_or(false))
-                    .and_then(|&r| repo.find_commit(r).ok())
-                    .map(|c| commit_info(&c))
-            });
+            finding.removed_in = removals[f]
+                .iter()
+                .rev()
+                .find(|&&r| on_head[r])
+                .and_then(|&r| repo.find_commit(commits[r]).ok())
+                .map(|c| commit_info(&c));
         }
         findings.push(finding);
     }
