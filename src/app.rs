@@ -471,8 +471,3 @@ fn test_rules(rules: Vec<Rule>, out: &mut dyn Write) -> io::Result<i32> {
     )?;
     Ok(if failures == 0 { EXIT_CLEAN } else { 1 })
 }
-
-/// Context for errors about a path given on the command line.
-pub fn with_path<T>(r: std::io::Result<T>, path: &Path) -> Result<T> {
-    r.with_context(|| display_path(path))
-}
