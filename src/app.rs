@@ -54,15 +54,12 @@ impl<'a> Collector<'a> {
     }
 
     pub fn push_error(&self, path: &str, message: String) {
-        eprintln!(
-            "hfleaks: {}: {}",
-            if path.is_empty() { "?" } else { path },
-            message
-        );
-        lock(&self.errors).push(ScanError {
+        let error = ScanError {
             path: path.to_string(),
             message,
-        });
+        };
+        eprintln!("{}", error.line());
+        lock(&self.errors).push(error);
     }
 }
 

@@ -19,16 +19,6 @@ pub struct Span {
     pub end: usize,
 }
 
-impl Span {
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
-    }
-}
-
 /// A secret the engine accepted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {

@@ -61,6 +61,18 @@ pub struct ScanError {
     pub message: String,
 }
 
+impl ScanError {
+    /// The one-line message shown on stderr: `hfleaks: PATH: problem`.
+    pub fn line(&self) -> String {
+        let path = if self.path.is_empty() {
+            "?"
+        } else {
+            &self.path
+        };
+        format!("hfleaks: {path}: {}", self.message)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolInfo {
     pub name: String,

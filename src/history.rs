@@ -50,18 +50,15 @@ impl BlobSink for BlobCollector<'_> {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
-        let line = format!("hfleaks: {}: {message}", blob.path);
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
+        let error = ScanError {
+            path: blob.path.clone(),
+            message,
+        };
+        self.say(error.line());
         self.errors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(ScanError {
-                path: blob.path.clone(),
-                message,
-            });
+            .push(error);
     }
 
     fn skipped(&self, blob: &BlobRef, size: u64) {
@@ -75,10 +72,7 @@ impl BlobSink for BlobCollector<'_> {
                 blob.id,
                 human_bytes(size)
             );
-            match &self.bar {
-                Some(bar) => bar.println(line),
-                None => eprintln!("{line}"),
-            }
+            self.say(line);
         }
     }
 
@@ -94,6 +88,14 @@ impl BlobSink for BlobCollector<'_> {
 }
 
 impl<'a> BlobCollector<'a> {
+    /// A line on stderr, above the progress bar if there is one.
+    fn say(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     fn new(engine: &'a Engine, quiet: bool, bar: Option<ProgressBar>) -> Self {
         BlobCollector {
             engine,
@@ -160,11 +162,9 @@ fn repo_root(repo: &Repository) -> String {
 fn to_errors(list: Vec<(String, String)>) -> Vec<ScanError> {
     list.into_iter()
         .map(|(path, message)| {
-            eprintln!(
-                "hfleaks: {}: {message}",
-                if path.is_empty() { "?" } else { &path }
-            );
-            ScanError { path, message }
+            let error = ScanError { path, message };
+            eprintln!("{}", error.line());
+            error
         })
         .collect()
 }

@@ -73,11 +73,6 @@ pub struct TreeGraph {
 }
 
 impl TreeGraph {
-    /// The index of a tree, if the walk reached it.
-    pub fn tree(&self, id: Oid) -> Option<u32> {
-        self.ids.get(&to_gix(id)).copied()
-    }
-
     /// The entries of tree `index`.
     pub fn entries(&self, index: u32) -> &[(u32, Child)] {
         let (start, end) = self.spans[index as usize];
@@ -477,6 +472,8 @@ pub fn read_blobs(
         for &i in run {
             let blob = &blobs[i];
             let id = to_gix(blob.id);
+            // The header first, so that a blob over --max-file-size is never
+            // inflated into memory (measured: a few percent of the read).
             match repo.try_find_header(id) {
                 Ok(Some(h)) if h.size() > max_size => {
                     skipped.fetch_add(1, Ordering::Relaxed);
