@@ -20,9 +20,11 @@ use crate::detect::detect;
 use crate::engine::Engine;
 use crate::filter::{Filters, IGNORE_FILE};
 use crate::finding::{Finding, Report, ScanError, ScanStats};
+use crate::notebook::is_notebook;
 use crate::provenance;
 use crate::sources::display_path;
 use crate::sources::git::{self, BlobRef, BlobSink, commit_info};
+use crate::sources::objects::{self, Objects};
 use crate::sources::staged::staged_files;
 
 /// Collects findings per blob while blobs are read in parallel.
@@ -109,16 +111,18 @@ impl<'a> BlobCollector<'a> {
 }
 
 /// A progress bar on stderr when it is a terminal and not turned off.
-fn progress_bar(args: &ReportArgs, total: u64) -> Option<ProgressBar> {
+fn progress_bar(args: &ReportArgs, total: u64, unit: &str) -> Option<ProgressBar> {
     if args.no_progress || args.quiet || !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} blobs, {msg}, ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let template = format!(
+        "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit}, {{msg}} matched, ETA {{eta}}"
+    );
+    let style =
+        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
+    bar.set_message(human_bytes(0));
     Some(bar)
 }
 
@@ -201,8 +205,18 @@ pub fn history(args: HistoryArgs) -> Result<i32> {
 /// With HFLEAKS_TIMING set, prints how long each phase took (for benchmarks).
 fn phase(name: &str, since: &mut Instant) {
     if std::env::var_os("HFLEAKS_TIMING").is_some() {
+        // Resident and peak memory so far, where the kernel tells (Linux).
+        let memory = std::fs::read_to_string("/proc/self/status")
+            .map(|s| {
+                s.lines()
+                    .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
         eprintln!(
-            "hfleaks: timing: {name}: {:.3} s",
+            "hfleaks: timing: {name}: {:.3} s ({memory})",
             since.elapsed().as_secs_f64()
         );
     }
@@ -212,24 +226,98 @@ fn phase(name: &str, since: &mut Instant) {
 fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Result<Report> {
     let mut t = Instant::now();
     let mut walk_errors = Vec::new();
-    let commits = git::all_commits(repo, &mut walk_errors)
-        .map_err(|e| anyhow!("cannot list commits: {}", e.message()))?;
-    phase("list commits", &mut t);
-    let mut en = git::enumerate_blobs(repo, commits).map_err(|e| anyhow!(e))?;
+    let tips = git::tips(repo, &mut walk_errors).map_err(|e| anyhow!(e))?;
+    let mut objects = Objects::open(repo.path(), &mut walk_errors).map_err(|e| anyhow!(e))?;
+    if tips.is_empty() {
+        // Nothing is reachable: an empty repository.
+        objects = Objects::default();
+    }
+    let bar = progress_bar(&args.report, objects.packed() as u64, "objects");
+    let scanned = AtomicU64::new(0);
+    let tick = |size: u64| {
+        if let Some(bar) = &bar {
+            let total = scanned.fetch_add(size, Ordering::Relaxed) + size;
+            bar.inc(1);
+            if bar.position() % 256 == 0 {
+                bar.set_message(human_bytes(total));
+            }
+        }
+    };
+    let mut decoded = objects::decode_packs(
+        &mut objects,
+        args.max_file_size,
+        rayon::current_num_threads(),
+        &|data| detect(engine, data, ""),
+        &tick,
+    );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    phase("decode packs", &mut t);
+    walk_errors.append(&mut decoded.errors);
+    let (commits, shapes) = objects::walk_commits(
+        repo,
+        &objects,
+        std::mem::take(&mut decoded.commits),
+        &tips,
+        &mut walk_errors,
+    );
+    phase("walk commits", &mut t);
+    let graph = std::mem::take(&mut decoded.graph);
+    let mut en =
+        objects::enumerate(repo, &objects, graph, commits, shapes).map_err(|e| anyhow!(e))?;
     phase("enumerate blobs", &mut t);
     walk_errors.append(&mut en.errors);
-    let bar = progress_bar(&args.report, en.blobs.len() as u64);
+
+    // What the packs gave is matched already. The rest is read one by one:
+    // objects outside packs, and notebooks with a finding (their cells are
+    // told by the path, which the pack pass does not know).
+    let mut stats = git::ReadStats::default();
+    let mut found = HashMap::new();
+    let mut skipped = Vec::new();
+    let mut rest = Vec::new();
+    for (blob, &n) in en.blobs.iter().zip(&en.numbers) {
+        let Some(&size) = decoded.blob_sizes.get(&n) else {
+            rest.push(blob.clone());
+            continue;
+        };
+        if decoded.skipped.contains(&n) {
+            skipped.push((blob, size));
+            continue;
+        }
+        if let Some(list) = decoded.found.remove(&n) {
+            if is_notebook(&blob.path) {
+                rest.push(blob.clone());
+                continue;
+            }
+            found.insert(blob.id, list);
+        }
+        stats.blobs += 1;
+        stats.bytes += size;
+    }
+    let bar = (!rest.is_empty())
+        .then(|| progress_bar(&args.report, rest.len() as u64, "blobs"))
+        .flatten();
     let collector = BlobCollector::new(engine, args.report.quiet, bar);
-    let stats = git::read_blobs(repo.path(), &en.blobs, args.max_file_size, &collector)
+    for (blob, size) in skipped {
+        stats.skipped += 1;
+        collector.skipped(blob, size);
+    }
+    let more = git::read_blobs(repo.path(), &rest, args.max_file_size, &collector)
         .map_err(|e| anyhow!(e))?;
     if let Some(bar) = &collector.bar {
         bar.finish_and_clear();
     }
-    phase("read and match blobs", &mut t);
-    let found = collector
-        .found
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    stats.blobs += more.blobs;
+    stats.bytes += more.bytes;
+    stats.skipped += more.skipped;
+    phase("read and match the other blobs", &mut t);
+    found.extend(
+        collector
+            .found
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+    );
     let mut errors = collector
         .errors
         .into_inner()
@@ -301,7 +389,7 @@ fn history_range(
             })
         })
         .collect();
-    let bar = progress_bar(&args.report, blobs.len() as u64);
+    let bar = progress_bar(&args.report, blobs.len() as u64, "blobs");
     let collector = BlobCollector::new(engine, args.report.quiet, bar);
     let stats = git::read_blobs(repo.path(), &blobs, args.max_file_size, &collector)
         .map_err(|e| anyhow!(e))?;

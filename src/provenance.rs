@@ -12,7 +12,8 @@ use std::rc::Rc;
 use git2::{Oid, Repository};
 
 use crate::finding::Finding;
-use crate::sources::git::{BlobRef, Child, Enumeration, TreeGraph, commit_info, display};
+use crate::sources::git::{commit_info, display};
+use crate::sources::objects::{Child, Enumeration, TreeGraph};
 
 /// (token, path), both interned.
 type Key = (u32, u32);
@@ -28,8 +29,8 @@ pub fn attribute(
     let commits = &en.commits;
     let interesting: Vec<bool> = en.blobs.iter().map(|b| blobs.contains_key(&b.id)).collect();
     let mut walker = Walker {
+        en,
         graph: &en.graph,
-        refs: &en.blobs,
         interesting,
         blobs,
         tree_memo: HashMap::new(),
@@ -166,9 +167,9 @@ type KeySet = (Rc<HashSet<Key>>, Rc<HashMap<Key, Oid>>);
 type Entries = Rc<Vec<(String, Oid)>>;
 
 struct Walker<'a> {
+    en: &'a Enumeration,
     graph: &'a TreeGraph,
-    refs: &'a [BlobRef],
-    /// By blob index: does the blob have a finding?
+    /// By index in `en.blobs`: does the blob have a finding?
     interesting: Vec<bool>,
     blobs: &'a HashMap<Oid, Vec<Finding>>,
     tree_memo: HashMap<u32, Entries>,
@@ -211,10 +212,13 @@ impl Walker<'_> {
             return e.clone();
         }
         let mut out = Vec::new();
-        for &(name, child) in self.graph.entries(tree) {
-            match child {
-                Child::Blob(b) if self.interesting[b as usize] => {
-                    out.push((display(self.graph.name(name)), self.refs[b as usize].id));
+        for entry in self.graph.entries(tree) {
+            let name = entry.name();
+            match entry.child() {
+                Child::Blob(b) => {
+                    if let Some(i) = self.en.blob(b).filter(|&i| self.interesting[i]) {
+                        out.push((display(self.graph.name(name)), self.en.blobs[i].id));
+                    }
                 }
                 Child::Tree(t) => {
                     let sub = self.entries(t);
@@ -223,7 +227,6 @@ impl Walker<'_> {
                         out.extend(sub.iter().map(|(p, b)| (format!("{name}/{p}"), *b)));
                     }
                 }
-                Child::Blob(_) => {}
             }
         }
         let out = Rc::new(out);

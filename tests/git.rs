@@ -86,10 +86,62 @@ impl TestRepo {
         id
     }
 
+    /// `history` on the repository as built (loose objects), and again on
+    /// a packed copy: the pack pass must report exactly the same.
     fn history(&self, args: &[&str]) -> (i32, Value) {
+        let (code, loose) = self.history_loose(args);
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(self.path(), copy.path());
+        git(copy.path(), &["repack", "-a", "-d", "-q"]);
+        assert_eq!(
+            pack_files(copy.path()).len(),
+            usize::from(self.repo.head().is_ok()),
+            "the copy is packed"
+        );
+        let mut all = vec!["history", "--no-progress"];
+        all.extend(args);
+        let (packed_code, packed) = run_json(copy.path(), &all);
+        assert_eq!(packed_code, code, "{packed}");
+        assert_eq!(comparable(&packed), comparable(&loose));
+        (code, loose)
+    }
+
+    /// `history` on the repository as it is.
+    fn history_loose(&self, args: &[&str]) -> (i32, Value) {
         let mut all = vec!["history", "--no-progress"];
         all.extend(args);
         run_json(self.path(), &all)
+    }
+}
+
+/// A report without what differs between two copies of a repository.
+fn comparable(report: &Value) -> Value {
+    let mut v = report.clone();
+    v["scan"]["duration_ms"] = Value::Null;
+    v["scan"]["root"] = Value::Null;
+    v
+}
+
+/// The pack data files of the repository in `dir`.
+fn pack_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir.join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+        .collect()
+}
+
+/// Copies a directory tree (files and directories only).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
     }
 }
 
@@ -368,6 +420,10 @@ fn bare_and_shallow_clones_work() {
         stderr.contains("shallow clone: history is truncated"),
         "{stderr}"
     );
+    // The missing parents beyond the boundary are not errors.
+    let (_, rep) = run_json(&out.path().join("shallow"), &["history", "--no-progress"]);
+    assert_eq!(rep["errors"], serde_json::json!([]), "{rep}");
+    assert_eq!(rep["scan"]["commits"], 1);
 }
 
 #[test]
@@ -391,7 +447,7 @@ fn missing_blob_is_an_error_entry_and_the_scan_goes_on() {
             .join(&lost[2..]),
     )
     .unwrap();
-    let (code, rep) = r.history(&[]);
+    let (code, rep) = r.history_loose(&[]);
     assert_eq!(code, 1, "{rep}");
     assert_eq!(paths(&rep), ["b.py"]);
     let errors = rep["errors"].as_array().unwrap();
@@ -569,4 +625,164 @@ fn staged_works_during_a_merge() {
     let (code, rep) = run_json(p, &["staged"]);
     assert_eq!(code, 1, "{rep}");
     assert_eq!(findings(&rep)[0]["line"], 2);
+}
+
+#[test]
+fn packed_and_loose_objects_together_are_all_scanned() {
+    let (old, new) = (fake_token(60), fake_token(61));
+    let r = TestRepo::new();
+    r.commit(&[("old.py", &format!("T='{old}'\n"))], "packed leak");
+    git(r.path(), &["repack", "-a", "-d", "-q"]);
+    // A loose tree that points at a packed blob, and a loose blob.
+    r.commit(
+        &[
+            ("old.py", &format!("T='{old}'\n")),
+            ("new.py", &format!("T='{new}'\n")),
+        ],
+        "loose leak",
+    );
+    let (code, rep) = r.history_loose(&[]);
+    assert_eq!(code, 1, "{rep}");
+    let mut got: Vec<(String, String)> = findings(&rep)
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap().into(), summary(f).into()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("new.py".to_string(), "loose leak".to_string()),
+            ("old.py".to_string(), "packed leak".to_string())
+        ]
+    );
+    assert_eq!(rep["scan"]["blobs"], 2);
+    assert!(rep["errors"].as_array().unwrap().is_empty(), "{rep}");
+}
+
+#[test]
+fn notebook_in_history_names_the_cell() {
+    let t = fake_token(62);
+    let nb = serde_json::json!({
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Demo\n"]},
+            {"cell_type": "code", "metadata": {}, "outputs": [], "source": [format!("login(\"{t}\")\n")]}
+        ],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+    });
+    let r = TestRepo::new();
+    r.commit(
+        &[("train.ipynb", &serde_json::to_string_pretty(&nb).unwrap())],
+        "nb",
+    );
+    // Compares the loose and the packed repository, too.
+    let (_, rep) = r.history(&[]);
+    assert_eq!(
+        findings(&rep)[0]["notebook"],
+        serde_json::json!({"cell": 2, "part": "source"})
+    );
+}
+
+#[test]
+fn blob_over_max_file_size_is_skipped_in_a_pack_too() {
+    let t = fake_token(63);
+    let big = format!("T='{}'\n{}", fake_token(64), "x".repeat(3 << 20));
+    let r = TestRepo::new();
+    r.commit(
+        &[("big.txt", &big), ("small.py", &format!("T='{t}'\n"))],
+        "c",
+    );
+    // history() also runs on a packed copy and asserts the same report.
+    let (code, rep) = r.history(&["--max-file-size", "1M"]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&rep), ["small.py"]);
+    assert_eq!(rep["scan"]["skipped"], 1);
+    assert_eq!(rep["scan"]["blobs"], 1);
+    let (_, _, stderr) = run(
+        r.path(),
+        &["history", "--no-progress", "--max-file-size", "1M"],
+    );
+    assert!(
+        stderr.contains("skipped big.txt") && stderr.contains("larger than --max-file-size"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn corrupt_pack_is_reported_and_the_scan_goes_on() {
+    let (good, lost) = (fake_token(65), fake_token(66));
+    let r = TestRepo::new();
+    r.commit(&[("good.py", &format!("T='{good}'\n"))], "first");
+    git(r.path(), &["repack", "-a", "-d", "-q"]);
+    let filler: String = (0..400)
+        .map(|i| format!("line {i} {}\n", fake_body(i)))
+        .collect();
+    r.commit(
+        &[
+            ("good.py", &format!("T='{good}'\n")),
+            ("lost.py", &format!("{filler}T='{lost}'\n")),
+        ],
+        "second",
+    );
+    // A second pack with only the new objects; its last object (the new
+    // blob, git writes blobs last) gets garbage in its compressed data.
+    git(r.path(), &["repack", "-d", "-q"]);
+    let mut packs = pack_files(r.path());
+    assert_eq!(packs.len(), 2);
+    packs.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
+    let victim = &packs[1];
+    let mut bytes = std::fs::read(victim).unwrap();
+    let end = bytes.len() - 20;
+    for b in &mut bytes[end - 200..end - 20] {
+        *b ^= 0x5a;
+    }
+    let mut perms = std::fs::metadata(victim).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(victim, perms).unwrap();
+    std::fs::write(victim, bytes).unwrap();
+
+    let (code, rep) = r.history_loose(&[]);
+    assert_eq!(code, 1, "{rep}");
+    assert_eq!(paths(&rep), ["good.py"], "{rep}");
+    let errors = rep["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["path"].as_str().unwrap().ends_with(".pack")
+                && e["message"].as_str().unwrap().contains("one by one")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["path"] == "lost.py" && e["message"].as_str().unwrap().contains("blob")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn missing_commit_is_reported_and_its_descendants_are_scanned() {
+    let (early, late) = (fake_token(67), fake_token(68));
+    let r = TestRepo::new();
+    r.commit(&[("a.py", &format!("T='{early}'\n"))], "root");
+    let lost = r.commit(&[("a.py", "clean\n")], "middle");
+    r.commit(&[("b.py", &format!("T='{late}'\n"))], "tip");
+    let hex = lost.to_string();
+    std::fs::remove_file(
+        r.path()
+            .join(".git/objects")
+            .join(&hex[..2])
+            .join(&hex[2..]),
+    )
+    .unwrap();
+    let (code, rep) = r.history_loose(&[]);
+    assert_eq!(code, 1, "{rep}");
+    // The tip is scanned; what lies behind the missing commit cannot be reached.
+    assert_eq!(paths(&rep), ["b.py"]);
+    let errors = rep["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["path"] == format!("commit {hex}")
+            && e["message"].as_str().unwrap().starts_with("missing")),
+        "{errors:?}"
+    );
 }

@@ -1,10 +1,12 @@
-//! Git history as a source: which blobs a history holds, and reading them.
+//! Git history as a source: commits, ranges and their changes, and reading
+//! blobs one by one.
 //!
-//! `git2` is the repository interface (refs, revwalk, trees, diffs). The one
-//! hot path — reading every distinct blob once — uses `gix`, in pack-offset
-//! order, from one thread-local handle per rayon worker: reading a pack
-//! front to back keeps delta bases in the cache, which is several times
-//! faster than random order (see README, "Dependencies").
+//! `git2` is the repository interface (refs, revwalk, trees, diffs). A full
+//! audit decodes whole packs (`sources::objects`); what is left — a range's
+//! blobs, loose objects — is read here with `gix`, in pack-offset order,
+//! from one thread-local handle per rayon worker: reading a pack front to
+//! back keeps delta bases in the cache, which is several times faster than
+//! random order (see README, "Dependencies").
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,85 +24,6 @@ use crate::sources::escape_bytes;
 pub struct BlobRef {
     pub id: Oid,
     pub path: String,
-}
-
-/// What a history walk enumerated.
-#[derive(Debug, Default)]
-pub struct Enumeration {
-    /// Commits, parents before children (oldest first).
-    pub commits: Vec<Oid>,
-    /// Each distinct blob once.
-    pub blobs: Vec<BlobRef>,
-    /// Problems met on the way (missing trees, unreadable refs).
-    pub errors: Vec<(String, String)>,
-    /// Every distinct tree's entries, for provenance without a second read.
-    pub graph: TreeGraph,
-    /// Per commit (same order as `commits`): its root tree in `graph`, and
-    /// its parents as indices into `commits` (parents outside the walk,
-    /// e.g. beyond a shallow boundary, are left out).
-    pub shapes: Vec<CommitShape>,
-}
-
-/// A commit's place in the history graph, recorded once during enumeration.
-#[derive(Debug, Clone, Default)]
-pub struct CommitShape {
-    pub root: Option<u32>,
-    pub parents: Vec<u32>,
-}
-
-/// A child of a tree in [`TreeGraph`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Child {
-    /// Index of a tree in the graph.
-    Tree(u32),
-    /// Index of a blob in [`Enumeration::blobs`].
-    Blob(u32),
-}
-
-/// The trees of a history as recorded during enumeration: each distinct
-/// tree once, its entries as (interned name, child) pairs. About 8 bytes an
-/// entry, so provenance can walk any commit's tree without decoding
-/// objects again.
-#[derive(Debug, Default)]
-pub struct TreeGraph {
-    // gix ids: git2's Oid compares through an FFI call, too slow for the
-    // millions of lookups of a walk.
-    ids: HashMap<gix::ObjectId, u32>,
-    spans: Vec<(u32, u32)>,
-    entries: Vec<(u32, Child)>,
-    names: Vec<Box<[u8]>>,
-    name_ids: HashMap<Box<[u8]>, u32>,
-}
-
-impl TreeGraph {
-    /// The entries of tree `index`.
-    pub fn entries(&self, index: u32) -> &[(u32, Child)] {
-        let (start, end) = self.spans[index as usize];
-        &self.entries[start as usize..end as usize]
-    }
-
-    /// An entry name.
-    pub fn name(&self, id: u32) -> &[u8] {
-        &self.names[id as usize]
-    }
-
-    /// Gives a tree its index before its entries are known.
-    fn reserve(&mut self, id: gix::ObjectId) -> u32 {
-        let index = self.spans.len() as u32;
-        self.spans.push((0, 0));
-        self.ids.insert(id, index);
-        index
-    }
-
-    fn intern(&mut self, name: &[u8]) -> u32 {
-        if let Some(&id) = self.name_ids.get(name) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(name.into());
-        self.name_ids.insert(name.into(), id);
-        id
-    }
 }
 
 /// Opens the repository at or above `path`, or says it is not one.
@@ -122,19 +45,19 @@ pub fn open(path: &Path) -> Result<Repository, String> {
     }
 }
 
-/// The commits reachable from every ref (branches, remote branches, tags,
-/// `refs/stash`, notes) and HEAD, oldest first.
-pub fn all_commits(
-    repo: &Repository,
-    errors: &mut Vec<(String, String)>,
-) -> Result<Vec<Oid>, git2::Error> {
+/// The commits every ref (branches, remote branches, tags, `refs/stash`,
+/// notes) and HEAD point at. Refs that cannot be resolved are reported;
+/// tags of trees or blobs are left out.
+pub fn tips(repo: &Repository, errors: &mut Vec<(String, String)>) -> Result<Vec<Oid>, String> {
     let mut tips = Vec::new();
-    for reference in repo.references()? {
+    let references = repo
+        .references()
+        .map_err(|e| format!("cannot list refs: {}", e.message()))?;
+    for reference in references {
         let Ok(reference) = reference else { continue };
         let name = reference.name().unwrap_or("?").to_string();
         match reference.peel(ObjectType::Commit) {
             Ok(obj) => tips.push(obj.id()),
-            // Tags of trees or blobs, broken refs: say so, carry on.
             Err(e) if e.code() != git2::ErrorCode::InvalidSpec => {
                 if !matches!(
                     reference.peel(ObjectType::Any).map(|o| o.kind()),
@@ -149,62 +72,16 @@ pub fn all_commits(
     if let Some(id) = repo.head().ok().and_then(|h| h.target()) {
         tips.push(id);
     }
-    if tips.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut walk = repo.revwalk()?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
-    for &tip in &tips {
-        let _ = walk.push(tip);
-    }
-    match walk.collect::<Result<Vec<Oid>, git2::Error>>() {
-        Ok(commits) => Ok(commits),
-        // libgit2 gives up on the first missing commit; walk by hand.
-        Err(e) => {
-            errors.push((String::new(), format!("revision walk: {}", e.message())));
-            Ok(tolerant_walk(repo, &tips, errors))
-        }
-    }
+    Ok(tips)
 }
 
-/// Every commit reachable from `tips` that can be read, parents before
-/// children; missing commits are reported and their ancestry is cut.
-fn tolerant_walk(repo: &Repository, tips: &[Oid], errors: &mut Vec<(String, String)>) -> Vec<Oid> {
-    let mut parents: HashMap<Oid, Vec<Oid>> = HashMap::new();
-    let mut stack: Vec<Oid> = tips.to_vec();
-    while let Some(id) = stack.pop() {
-        if parents.contains_key(&id) {
-            continue;
-        }
-        match repo.find_commit(id) {
-            Ok(c) => {
-                let ps: Vec<Oid> = c.parent_ids().collect();
-                stack.extend(ps.iter().copied());
-                parents.insert(id, ps);
-            }
-            Err(e) => errors.push((format!("commit {id}"), format!("missing: {}", e.message()))),
-        }
-    }
-    // Depth-first post-order from each tip: parents before children.
-    let mut order = Vec::with_capacity(parents.len());
-    let mut done: std::collections::HashSet<Oid> = std::collections::HashSet::new();
-    for &tip in tips {
-        let mut stack = vec![(tip, false)];
-        while let Some((id, expanded)) = stack.pop() {
-            if expanded {
-                order.push(id);
-                continue;
-            }
-            if !parents.contains_key(&id) || !done.insert(id) {
-                continue;
-            }
-            stack.push((id, true));
-            for p in &parents[&id] {
-                stack.push((*p, false));
-            }
-        }
-    }
-    order
+/// The commits of a shallow clone's boundary, whose parents are not there.
+pub fn shallow_commits(repo: &Repository) -> Vec<Oid> {
+    std::fs::read_to_string(repo.commondir().join("shallow"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| Oid::from_str(l.trim()).ok())
+        .collect()
 }
 
 /// The commits in `A..B` (reachable from B, not from A), oldest first.
@@ -216,202 +93,6 @@ pub fn range_commits(repo: &Repository, range: &str) -> Result<Vec<Oid>, String>
         .map_err(|e| format!("invalid range '{range}': {}", e.message()))?;
     walk.map(|r| r.map_err(|e| format!("revision walk: {}", e.message())))
         .collect()
-}
-
-/// Every distinct blob in the trees of `commits`. Each distinct tree is read
-/// once, so the cost follows the number of distinct trees, not commits ×
-/// files. Trees are read level by level (all roots, then all their new
-/// subtrees, …), each level decoded in parallel; recording them is
-/// sequential and in a fixed order, so the result does not depend on the
-/// number of threads.
-pub fn enumerate_blobs(repo: &Repository, commits: Vec<Oid>) -> Result<Enumeration, String> {
-    let shared = gix::open(repo.path())
-        .map_err(|e| format!("{}: cannot open repository: {e}", repo.path().display()))?
-        .into_sync();
-    let mut en = Enumeration {
-        commits,
-        ..Enumeration::default()
-    };
-    let mut seen_blobs: HashMap<gix::ObjectId, u32> = HashMap::new();
-    // (tree, its index in the graph, its path with a trailing '/')
-    let mut level: Vec<(gix::ObjectId, u32, Vec<u8>)> = Vec::new();
-    let position: HashMap<gix::ObjectId, u32> = en
-        .commits
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (to_gix(*id), i as u32))
-        .collect();
-    for i in 0..en.commits.len() {
-        let id = en.commits[i];
-        let mut shape = CommitShape::default();
-        match repo.find_commit(id) {
-            Ok(c) => {
-                let tree = to_gix(c.tree_id());
-                shape.root = Some(match en.graph.ids.get(&tree) {
-                    Some(&index) => index,
-                    None => {
-                        let index = en.graph.reserve(tree);
-                        level.push((tree, index, Vec::new()));
-                        index
-                    }
-                });
-                shape.parents = c
-                    .parent_ids()
-                    .filter_map(|p| position.get(&to_gix(p)).copied())
-                    .collect();
-            }
-            Err(e) => en.errors.push((
-                format!("commit {id}"),
-                format!("cannot read commit: {}", e.message()),
-            )),
-        }
-        en.shapes.push(shape);
-    }
-    let readers: Vec<std::sync::Mutex<TreeReader>> = (0..rayon::current_num_threads())
-        .map(|_| std::sync::Mutex::new(TreeReader::new(shared.to_thread_local())))
-        .collect();
-    while !level.is_empty() {
-        let mut next = Vec::new();
-        // In batches, so that decoded trees waiting to be recorded stay few.
-        for batch in level.chunks(2048) {
-            let decoded: Vec<Result<DecodedTree, String>> = batch
-                .par_iter()
-                .map(|(id, _, _)| {
-                    // One reader per worker for the whole walk, so its
-                    // delta-base cache stays warm from batch to batch.
-                    let slot = rayon::current_thread_index().unwrap_or(0) % readers.len();
-                    let mut reader = readers[slot].lock().unwrap_or_else(|e| e.into_inner());
-                    reader.decode(*id)
-                })
-                .collect();
-            for ((_, index, prefix), tree) in batch.iter().zip(decoded) {
-                record_tree(&mut en, &mut seen_blobs, &mut next, *index, prefix, tree);
-            }
-        }
-        level = next;
-    }
-    Ok(en)
-}
-
-/// Records a decoded tree's entries in the graph: new subtrees go to
-/// `next` (the following level), new blobs to the enumeration.
-fn record_tree(
-    en: &mut Enumeration,
-    seen_blobs: &mut HashMap<gix::ObjectId, u32>,
-    next: &mut Vec<(gix::ObjectId, u32, Vec<u8>)>,
-    index: u32,
-    prefix: &[u8],
-    tree: Result<DecodedTree, String>,
-) {
-    let tree = match tree {
-        Ok(t) => t,
-        Err(e) => {
-            en.errors.push((display(prefix), e));
-            return;
-        }
-    };
-    let start = en.graph.entries.len() as u32;
-    let mut path = prefix.to_vec();
-    for &(name_start, name_end, kind, id) in &tree.entries {
-        let name = &tree.names[name_start as usize..name_end as usize];
-        path.truncate(prefix.len());
-        path.extend_from_slice(name);
-        let child = match kind {
-            EntryKind::Tree => Child::Tree(match en.graph.ids.get(&id) {
-                Some(&i) => i,
-                None => {
-                    let i = en.graph.reserve(id);
-                    let mut sub = path.clone();
-                    sub.push(b'/');
-                    next.push((id, i, sub));
-                    i
-                }
-            }),
-            EntryKind::Blob => Child::Blob(*seen_blobs.entry(id).or_insert_with(|| {
-                en.blobs.push(BlobRef {
-                    id: to_git2(&id),
-                    path: display(&path),
-                });
-                en.blobs.len() as u32 - 1
-            })),
-            // Submodule commits: not content of this repository.
-            EntryKind::Commit => continue,
-        };
-        let name = en.graph.intern(name);
-        en.graph.entries.push((name, child));
-    }
-    en.graph.spans[index as usize] = (start, en.graph.entries.len() as u32);
-}
-
-/// What a tree entry points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    Tree,
-    /// A file or a symbolic link: content to scan.
-    Blob,
-    /// A submodule's commit.
-    Commit,
-}
-
-/// One decoded tree: its entry names in one buffer, and per entry the
-/// name's range, the kind and the id.
-struct DecodedTree {
-    names: Vec<u8>,
-    entries: Vec<(u32, u32, EntryKind, gix::ObjectId)>,
-}
-
-/// Reads trees with `gix`, decoded in place from a reused buffer, with a
-/// delta-base cache. Trees hold most of the data a history walk decodes
-/// besides blobs (160 MiB of trees for 780 MiB of blobs in the benchmark
-/// repository); libgit2's allocating, caching tree reader was the slowest
-/// phase of a full audit.
-struct TreeReader {
-    repo: gix::Repository,
-    buffer: Vec<u8>,
-}
-
-impl TreeReader {
-    fn new(mut repo: gix::Repository) -> TreeReader {
-        // Trees are read by level, not in pack order: a delta-base cache
-        // keeps the shared bases hot (16 MiB measured as fast as 256 MiB on
-        // the 20k-commit benchmark).
-        let cap = 16 << 20;
-        repo.objects.set_pack_cache(move || {
-            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(cap))
-        });
-        TreeReader {
-            repo,
-            buffer: Vec::new(),
-        }
-    }
-
-    fn decode(&mut self, id: gix::ObjectId) -> Result<DecodedTree, String> {
-        use gix::prelude::FindExt;
-        let iter = self
-            .repo
-            .objects
-            .find_tree_iter(&id, &mut self.buffer)
-            .map_err(|e| format!("cannot read tree {id}: {e}"))?;
-        let mut tree = DecodedTree {
-            names: Vec::new(),
-            entries: Vec::new(),
-        };
-        for entry in iter {
-            let entry = entry.map_err(|e| format!("corrupt tree {id}: {e}"))?;
-            let kind = if entry.mode.is_tree() {
-                EntryKind::Tree
-            } else if entry.mode.is_commit() {
-                EntryKind::Commit
-            } else {
-                EntryKind::Blob
-            };
-            let start = tree.names.len() as u32;
-            tree.names.extend_from_slice(entry.filename.as_ref());
-            tree.entries
-                .push((start, tree.names.len() as u32, kind, entry.oid.to_owned()));
-        }
-        Ok(tree)
-    }
 }
 
 /// A git2 id as a gix id.

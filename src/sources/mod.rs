@@ -4,6 +4,7 @@
 
 pub mod dir;
 pub mod git;
+pub mod objects;
 pub mod staged;
 pub mod stdin;
 pub mod tokens;

@@ -1,0 +1,934 @@
+//! The objects of a full history audit, each decoded once.
+//!
+//! A full audit needs every tree (which blobs each commit holds, and later
+//! provenance) and every blob (to match). Looking objects up one by one
+//! re-inflates delta chains over and over, even in pack order. Instead,
+//! [`decode_packs`] walks each pack's delta tree with gix, the way
+//! `git index-pack` resolves a pack: every entry is inflated once and each
+//! delta is applied to a base that is still in memory, on all workers.
+//! Trees are recorded in a compact [`TreeGraph`]; blobs are matched as they
+//! are decoded and dropped at once.
+//!
+//! Objects that no pack gave (loose objects, a pack that cannot be
+//! decoded) are read one by one afterwards, by [`enumerate`] for trees and
+//! by `git::read_blobs` for blobs, so the outcome is the same either way.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+
+use git2::{Oid, Repository};
+use gix::ObjectId;
+use gix::odb::pack;
+use rayon::prelude::*;
+
+use crate::finding::Finding;
+use crate::sources::git::{self, BlobRef, display, to_git2, to_gix};
+
+/// Every object of the repository, numbered: the objects of each pack by
+/// their position in its index (the first pack that holds an object owns
+/// it), then objects outside packs in the order they are met.
+#[derive(Default)]
+pub struct Objects {
+    indices: Vec<pack::index::File>,
+    /// Per pack, where each id prefix starts in its index.
+    tables: Vec<PrefixTable>,
+    /// The packs' data, until [`decode_packs`] has read it.
+    data: Vec<pack::data::File>,
+    bases: Vec<u32>,
+    packed: u32,
+    extra: Mutex<Extra>,
+}
+
+#[derive(Default)]
+struct Extra {
+    numbers: gix::hashtable::HashMap<ObjectId, u32>,
+    ids: Vec<ObjectId>,
+}
+
+impl Objects {
+    /// The packs of the repository at `git_dir` and of its alternates.
+    /// A pack that cannot be opened is reported; its objects are then read
+    /// one by one, like loose objects.
+    pub fn open(git_dir: &Path, errors: &mut Vec<(String, String)>) -> Result<Objects, String> {
+        let repo = gix::open(git_dir)
+            .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?;
+        let store = repo.objects.store_ref();
+        let mut dirs = vec![store.path().to_path_buf()];
+        dirs.extend(store.alternate_db_paths().unwrap_or_default());
+        let (mut indices, mut data) = (Vec::new(), Vec::new());
+        for dir in dirs {
+            for index in pack_indices(&dir.join("pack")) {
+                match pack::Bundle::at(&index, gix::hash::Kind::Sha1) {
+                    Ok(bundle) if bundle.index.num_objects() > 0 => {
+                        indices.push(bundle.index);
+                        data.push(bundle.pack);
+                    }
+                    Ok(_) => {}
+                    Err(e) => errors.push((
+                        crate::sources::display_path(&index),
+                        format!("cannot open pack: {e}; its objects are read one by one"),
+                    )),
+                }
+            }
+        }
+        let mut bases = Vec::with_capacity(indices.len());
+        let mut packed: u32 = 0;
+        for index in &indices {
+            bases.push(packed);
+            packed = packed.saturating_add(index.num_objects());
+        }
+        // The top bit of a number marks trees in the graph.
+        if packed >= TREE_BIT {
+            return Err(format!(
+                "{}: {packed} objects in packs: more than hfleaks can number",
+                git_dir.display()
+            ));
+        }
+        let tables = indices.iter().map(PrefixTable::new).collect();
+        Ok(Objects {
+            indices,
+            tables,
+            data,
+            bases,
+            packed,
+            extra: Mutex::new(Extra::default()),
+        })
+    }
+
+    /// How many objects the packs hold.
+    pub fn packed(&self) -> u32 {
+        self.packed
+    }
+
+    /// How many objects are numbered so far.
+    pub fn len(&self) -> usize {
+        self.packed as usize + self.lock_extra().ids.len()
+    }
+
+    /// Whether no object is numbered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of object `id`, given one if it is in no pack.
+    pub fn number(&self, id: &gix::oid) -> u32 {
+        if let Some(n) = self.packed_number(id) {
+            return n;
+        }
+        let mut extra = self.lock_extra();
+        if let Some(&n) = extra.numbers.get(id) {
+            return n;
+        }
+        let n = self.packed + extra.ids.len() as u32;
+        extra.ids.push(id.to_owned());
+        extra.numbers.insert(id.to_owned(), n);
+        n
+    }
+
+    /// The id of object `n`.
+    pub fn id(&self, n: u32) -> ObjectId {
+        if n < self.packed {
+            let k = self.bases.partition_point(|&b| b <= n) - 1;
+            self.indices[k].oid_at_index(n - self.bases[k]).to_owned()
+        } else {
+            self.lock_extra().ids[(n - self.packed) as usize]
+        }
+    }
+
+    fn packed_number(&self, id: &gix::oid) -> Option<u32> {
+        (0..self.indices.len()).find_map(|k| self.lookup(k, id).map(|i| self.bases[k] + i))
+    }
+
+    /// The position of `id` in pack `k`'s index.
+    fn lookup(&self, k: usize, id: &gix::oid) -> Option<u32> {
+        let index = &self.indices[k];
+        // Fixed-size compares, inlined (a slice compare calls memcmp).
+        let mut candidates = self.tables[k].candidates(id);
+        match <&[u8; 20]>::try_from(id.as_bytes()) {
+            Ok(want) => candidates.find(|&i| {
+                <&[u8; 20]>::try_from(index.oid_at_index(i).as_bytes())
+                    .is_ok_and(|have| have == want)
+            }),
+            Err(_) => candidates.find(|&i| index.oid_at_index(i) == id),
+        }
+    }
+
+    fn lock_extra(&self) -> std::sync::MutexGuard<'_, Extra> {
+        self.extra.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where each id prefix starts in a pack index (ids are sorted there): a
+/// fan-out table fine enough for about one id per slot, so that a lookup
+/// compares one or two ids instead of binary-searching the index (the
+/// index's own fan-out has 256 slots). Ids are hashes, so slots fill
+/// evenly. 4 to 8 bytes an object (at most 64 MiB a pack).
+struct PrefixTable {
+    shift: u32,
+    starts: Vec<u32>,
+}
+
+impl PrefixTable {
+    fn new(index: &pack::index::File) -> PrefixTable {
+        let n = index.num_objects();
+        let bits = (32 - n.leading_zeros()).clamp(8, 24);
+        let shift = 32 - bits;
+        let slots = 1usize << bits;
+        let mut starts = Vec::with_capacity(slots + 1);
+        for i in 0..n {
+            let slot = (prefix(index.oid_at_index(i)) >> shift) as usize;
+            while starts.len() <= slot {
+                starts.push(i);
+            }
+        }
+        starts.resize(slots + 1, n);
+        PrefixTable { shift, starts }
+    }
+
+    /// The index positions that may hold `id`.
+    fn candidates(&self, id: &gix::oid) -> std::ops::Range<u32> {
+        let slot = (prefix(id) >> self.shift) as usize;
+        self.starts[slot]..self.starts[slot + 1]
+    }
+}
+
+/// The first four bytes of an id, big-endian (the index's sort order).
+fn prefix(id: &gix::oid) -> u32 {
+    let b = id.as_bytes();
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The `.idx` files of a pack directory, sorted (none if it does not exist).
+fn pack_indices(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A child of a tree in [`TreeGraph`], by object number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Child {
+    Tree(u32),
+    /// A file or a symbolic link: content to scan.
+    Blob(u32),
+}
+
+/// A tree entry in 8 bytes: its interned name, and its child's object
+/// number with the top bit set for a tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    name: u32,
+    child: u32,
+}
+
+const TREE_BIT: u32 = 1 << 31;
+
+impl Entry {
+    fn new(name: u32, child: Child) -> Entry {
+        let child = match child {
+            Child::Tree(n) => n | TREE_BIT,
+            Child::Blob(n) => n,
+        };
+        Entry { name, child }
+    }
+
+    /// The entry's name, an id for [`TreeGraph::name`].
+    pub fn name(&self) -> u32 {
+        self.name
+    }
+
+    pub fn child(&self) -> Child {
+        if self.child & TREE_BIT != 0 {
+            Child::Tree(self.child & !TREE_BIT)
+        } else {
+            Child::Blob(self.child)
+        }
+    }
+}
+
+/// Where a tree's entries are: chunk, start, end.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    chunk: u32,
+    start: u32,
+    end: u32,
+}
+
+const NO_SPAN: Span = Span {
+    chunk: u32::MAX,
+    start: 0,
+    end: 0,
+};
+
+/// The trees of a repository, by object number: each tree's entries as
+/// (interned name, child) pairs, 8 bytes an entry, so a history's trees
+/// can be walked any number of times without decoding objects again.
+/// Submodule entries are left out: they are not content of the repository.
+#[derive(Debug, Default)]
+pub struct TreeGraph {
+    spans: Vec<Span>,
+    chunks: Vec<Vec<Entry>>,
+    names: Vec<Box<[u8]>>,
+    name_ids: HashMap<Box<[u8]>, u32>,
+}
+
+impl TreeGraph {
+    /// The entries of tree `n` (none if it was never recorded).
+    pub fn entries(&self, n: u32) -> &[Entry] {
+        match self.spans.get(n as usize) {
+            Some(s) if s.chunk != u32::MAX => {
+                &self.chunks[s.chunk as usize][s.start as usize..s.end as usize]
+            }
+            _ => &[],
+        }
+    }
+
+    /// Whether tree `n` was recorded.
+    pub fn has(&self, n: u32) -> bool {
+        self.spans
+            .get(n as usize)
+            .is_some_and(|s| s.chunk != u32::MAX)
+    }
+
+    /// An entry name.
+    pub fn name(&self, id: u32) -> &[u8] {
+        &self.names[id as usize]
+    }
+
+    fn intern(&mut self, name: &[u8]) -> u32 {
+        if let Some(&id) = self.name_ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.into());
+        self.name_ids.insert(name.into(), id);
+        id
+    }
+
+    /// Adds a chunk of entries whose names are ids of `names`, and the
+    /// trees (number, start, end) that live in it.
+    fn add_chunk(
+        &mut self,
+        names: &[Box<[u8]>],
+        mut entries: Vec<Entry>,
+        trees: &[(u32, u32, u32)],
+    ) {
+        let remap: Vec<u32> = names.iter().map(|n| self.intern(n)).collect();
+        for e in &mut entries {
+            e.name = remap[e.name as usize];
+        }
+        entries.shrink_to_fit();
+        let chunk = self.chunks.len() as u32;
+        self.chunks.push(entries);
+        for &(n, start, end) in trees {
+            let n = n as usize;
+            if self.spans.len() <= n {
+                self.spans.resize(n + 1, NO_SPAN);
+            }
+            self.spans[n] = Span { chunk, start, end };
+        }
+    }
+}
+
+/// What decoding the packs produced, by object number.
+#[derive(Default)]
+pub struct Decoded {
+    pub graph: TreeGraph,
+    /// The size of every blob decoded (matched or over the size limit).
+    pub blob_sizes: HashMap<u32, u64>,
+    /// Blobs over the size limit: decoded, not matched.
+    pub skipped: HashSet<u32>,
+    /// The findings of each blob that had any, found without a path.
+    pub found: HashMap<u32, Vec<Finding>>,
+    /// Every commit decoded.
+    pub commits: HashMap<u32, CommitRecord>,
+    pub errors: Vec<(String, String)>,
+}
+
+/// What the commit walk needs of a commit.
+#[derive(Debug, Clone)]
+pub struct CommitRecord {
+    pub tree: u32,
+    pub parents: Vec<u32>,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+}
+
+/// What one worker of a pack traversal recorded; merged at the end.
+#[derive(Default)]
+struct Recorded {
+    names: Vec<Box<[u8]>>,
+    entries: Vec<Entry>,
+    trees: Vec<(u32, u32, u32)>,
+    blobs: Vec<(u32, u64)>,
+    skipped: Vec<u32>,
+    found: Vec<(u32, Vec<Finding>)>,
+    commits: Vec<(u32, CommitRecord)>,
+}
+
+/// What the workers of a traversal share.
+struct Shared<'a> {
+    objects: &'a Objects,
+    pack: usize,
+    max_size: u64,
+    scan: &'a (dyn Fn(&[u8]) -> Vec<Finding> + Sync),
+    tick: &'a (dyn Fn(u64) + Sync),
+    done: Mutex<Vec<Recorded>>,
+}
+
+/// One worker of a pack traversal. gix clones the processor for each of
+/// its threads; each clone starts empty and hands what it recorded over
+/// when it is dropped.
+struct Worker<'a> {
+    shared: &'a Shared<'a>,
+    recorded: Recorded,
+    name_ids: foldhash::HashMap<Box<[u8]>, u32>,
+}
+
+impl Clone for Worker<'_> {
+    fn clone(&self) -> Self {
+        Worker::new(self.shared)
+    }
+}
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        let recorded = std::mem::take(&mut self.recorded);
+        self.shared
+            .done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(recorded);
+    }
+}
+
+impl<'a> Worker<'a> {
+    fn new(shared: &'a Shared<'a>) -> Self {
+        Worker {
+            shared,
+            recorded: Recorded::default(),
+            name_ids: Default::default(),
+        }
+    }
+
+    fn object(&mut self, kind: gix::objs::Kind, data: &[u8], id: &gix::oid) {
+        let objects = self.shared.objects;
+        let pack = self.shared.pack;
+        let Some(i) = objects.lookup(pack, id) else {
+            return;
+        };
+        // An object that an earlier pack holds too was handled there.
+        if (0..pack).any(|k| objects.lookup(k, id).is_some()) {
+            return;
+        }
+        let n = objects.bases[pack] + i;
+        match kind {
+            gix::objs::Kind::Tree => {
+                self.tree(n, data);
+                (self.shared.tick)(0);
+            }
+            gix::objs::Kind::Blob => {
+                let size = data.len() as u64;
+                self.recorded.blobs.push((n, size));
+                if size > self.shared.max_size {
+                    self.recorded.skipped.push(n);
+                } else {
+                    let found = (self.shared.scan)(data);
+                    if !found.is_empty() {
+                        self.recorded.found.push((n, found));
+                    }
+                }
+                (self.shared.tick)(size);
+            }
+            gix::objs::Kind::Commit => {
+                // One that does not parse is read again, and reported, by git2.
+                if let Ok(c) = gix::objs::CommitRef::from_bytes(data, gix::hash::Kind::Sha1) {
+                    let record = CommitRecord {
+                        tree: objects.number(&c.tree()),
+                        parents: c.parents().map(|p| objects.number(&p)).collect(),
+                        time: c.committer().map(|s| s.seconds()).unwrap_or_default(),
+                    };
+                    self.recorded.commits.push((n, record));
+                }
+                (self.shared.tick)(0);
+            }
+            gix::objs::Kind::Tag => (self.shared.tick)(0),
+        }
+    }
+
+    /// Records a tree's entries. A tree that does not parse is left out,
+    /// so that the one-by-one reader reports it.
+    fn tree(&mut self, n: u32, data: &[u8]) {
+        let start = self.recorded.entries.len();
+        for entry in gix::objs::TreeRefIter::from_bytes(data, gix::hash::Kind::Sha1) {
+            let Ok(entry) = entry else {
+                self.recorded.entries.truncate(start);
+                return;
+            };
+            let child = if entry.mode.is_tree() {
+                Child::Tree(self.shared.objects.number(entry.oid))
+            } else if entry.mode.is_commit() {
+                continue;
+            } else {
+                Child::Blob(self.shared.objects.number(entry.oid))
+            };
+            let name = self.name(entry.filename.as_ref());
+            self.recorded.entries.push(Entry::new(name, child));
+        }
+        let end = self.recorded.entries.len();
+        self.recorded.trees.push((n, start as u32, end as u32));
+    }
+
+    fn name(&mut self, name: &[u8]) -> u32 {
+        if let Some(&id) = self.name_ids.get(name) {
+            return id;
+        }
+        let id = self.recorded.names.len() as u32;
+        self.recorded.names.push(name.into());
+        self.name_ids.insert(name.into(), id);
+        id
+    }
+}
+
+/// Decodes every object of every pack once, in parallel: records trees,
+/// matches blobs with `scan` (blobs over `max_size` are counted, not
+/// matched) and calls `tick` once per object with the blob's size (0 for
+/// other objects). A pack that fails to decode is reported; what it did
+/// not give is read one by one later. Each pack's data is unmapped once
+/// it has been read.
+pub fn decode_packs(
+    objects: &mut Objects,
+    max_size: u64,
+    threads: usize,
+    scan: &(dyn Fn(&[u8]) -> Vec<Finding> + Sync),
+    tick: &(dyn Fn(u64) + Sync),
+) -> Decoded {
+    let mut decoded = Decoded::default();
+    let mut recorded = Vec::new();
+    let data = std::mem::take(&mut objects.data);
+    let objects = &*objects;
+    for (k, data) in data.into_iter().enumerate() {
+        let index = &objects.indices[k];
+        // Decoding holds each object in memory: a pack with an object over
+        // the limit is read one by one instead, where such a blob is
+        // skipped without being inflated.
+        if stores_object_over(index, &data, max_size) {
+            continue;
+        }
+        let shared = Shared {
+            objects,
+            pack: k,
+            max_size,
+            scan,
+            tick,
+            done: Mutex::new(Vec::new()),
+        };
+        let result = {
+            let mut worker = Worker::new(&shared);
+            index.traverse_with_index(
+                &data,
+                move |kind, data, entry, _| {
+                    worker.object(kind, data, &entry.oid);
+                    Ok(())
+                },
+                &mut gix::progress::Discard,
+                &AtomicBool::new(false),
+                pack::index::traverse::with_index::Options {
+                    thread_limit: Some(threads.max(1)),
+                    // Objects are identified by the index; a damaged object
+                    // fails to inflate or to parse, and is then reported by
+                    // the one-by-one reader.
+                    check:
+                        pack::index::traverse::SafetyCheck::SkipFileAndObjectChecksumVerification,
+                    alloc_limit_bytes: None,
+                },
+            )
+        };
+        if let Err(e) = result {
+            decoded.errors.push((
+                crate::sources::display_path(data.path()),
+                format!("cannot decode pack in one pass: {e}; reading its objects one by one"),
+            ));
+        }
+        recorded.extend(shared.done.into_inner().unwrap_or_else(|e| e.into_inner()));
+    }
+    for r in recorded {
+        decoded.graph.add_chunk(&r.names, r.entries, &r.trees);
+        decoded.blob_sizes.extend(r.blobs);
+        decoded.skipped.extend(r.skipped);
+        decoded.found.extend(r.found);
+        decoded.commits.extend(r.commits);
+    }
+    decoded
+}
+
+/// Whether a pack stores a whole object larger than `max_size` (from the
+/// entry headers; deltas are not resolved: git stores large files whole).
+fn stores_object_over(index: &pack::index::File, data: &pack::data::File, max_size: u64) -> bool {
+    index.iter().any(|e| {
+        data.entry(e.pack_offset)
+            .is_ok_and(|entry| !entry.header.is_delta() && entry.decompressed_size > max_size)
+    })
+}
+
+/// What a history walk enumerated.
+#[derive(Debug, Default)]
+pub struct Enumeration {
+    /// Commits, parents before children (oldest first).
+    pub commits: Vec<Oid>,
+    /// Each distinct reachable blob once, with the first path it was seen at.
+    pub blobs: Vec<BlobRef>,
+    /// The object number of each of `blobs`.
+    pub numbers: Vec<u32>,
+    /// By object number: the index in `blobs`, or `u32::MAX`.
+    blob_index: Vec<u32>,
+    /// Problems met on the way (missing trees, unreadable commits).
+    pub errors: Vec<(String, String)>,
+    /// The trees, for provenance without a second read.
+    pub graph: TreeGraph,
+    /// Per commit (same order as `commits`): its root tree, and its parents
+    /// as indices into `commits` (parents outside the walk, e.g. beyond a
+    /// shallow boundary, are left out).
+    pub shapes: Vec<CommitShape>,
+}
+
+impl Enumeration {
+    /// The index in `blobs` of the blob with object number `n`.
+    pub fn blob(&self, n: u32) -> Option<usize> {
+        match self.blob_index.get(n as usize) {
+            Some(&i) if i != u32::MAX => Some(i as usize),
+            _ => None,
+        }
+    }
+}
+
+/// A commit's place in the history graph, recorded once during enumeration.
+#[derive(Debug, Clone, Default)]
+pub struct CommitShape {
+    pub root: Option<u32>,
+    pub parents: Vec<u32>,
+}
+
+/// The commits reachable from `tips`, parents before children and, among
+/// commits whose parents are all listed, the oldest (by committer time)
+/// first; with each commit's shape. Commits come from the packs' `decoded`
+/// commits, else are read with git2. A missing commit is reported and its
+/// ancestry cut; the parents of a shallow clone's boundary are left out.
+pub fn walk_commits(
+    repo: &Repository,
+    objects: &Objects,
+    mut decoded: HashMap<u32, CommitRecord>,
+    tips: &[Oid],
+    errors: &mut Vec<(String, String)>,
+) -> (Vec<Oid>, Vec<CommitShape>) {
+    let shallow: HashSet<u32> = git::shallow_commits(repo)
+        .into_iter()
+        .map(|id| objects.number(&to_gix(id)))
+        .collect();
+    let mut known: HashMap<u32, CommitRecord> = HashMap::new();
+    let mut stack: Vec<u32> = tips.iter().map(|t| objects.number(&to_gix(*t))).collect();
+    let mut seen: HashSet<u32> = HashSet::new();
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n) {
+            continue;
+        }
+        let record = match decoded.remove(&n) {
+            Some(r) => Ok(r),
+            None => read_commit(repo, objects, n),
+        };
+        match record {
+            Ok(mut record) => {
+                if shallow.contains(&n) {
+                    record.parents.clear();
+                }
+                stack.extend(record.parents.iter().copied());
+                known.insert(n, record);
+            }
+            Err(message) => errors.push((format!("commit {}", objects.id(n)), message)),
+        }
+    }
+    // Kahn's algorithm: a commit is ready once its listed parents are out.
+    let mut waiting: HashMap<u32, usize> = HashMap::new();
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut ready = std::collections::BinaryHeap::new();
+    let key = |n: u32| std::cmp::Reverse((known[&n].time, objects.id(n), n));
+    for (&n, record) in &known {
+        let mut parents: Vec<u32> = record
+            .parents
+            .iter()
+            .copied()
+            .filter(|p| known.contains_key(p))
+            .collect();
+        parents.sort_unstable();
+        parents.dedup();
+        for &p in &parents {
+            children.entry(p).or_default().push(n);
+        }
+        if parents.is_empty() {
+            ready.push(key(n));
+        } else {
+            waiting.insert(n, parents.len());
+        }
+    }
+    let mut order: Vec<u32> = Vec::with_capacity(known.len());
+    while let Some(std::cmp::Reverse((_, _, n))) = ready.pop() {
+        order.push(n);
+        for &c in children.get(&n).map(Vec::as_slice).unwrap_or_default() {
+            let left = waiting.get_mut(&c).expect("a child waits for its parents");
+            *left -= 1;
+            if *left == 0 {
+                ready.push(key(c));
+            }
+        }
+    }
+    let position: HashMap<u32, u32> = order
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (n, i as u32))
+        .collect();
+    let shapes = order
+        .iter()
+        .map(|n| {
+            let record = &known[n];
+            CommitShape {
+                root: Some(record.tree),
+                parents: record
+                    .parents
+                    .iter()
+                    .filter_map(|p| position.get(p).copied())
+                    .collect(),
+            }
+        })
+        .collect();
+    let commits = order.iter().map(|&n| to_git2(&objects.id(n))).collect();
+    (commits, shapes)
+}
+
+/// A commit that no pack gave, read with git2.
+fn read_commit(repo: &Repository, objects: &Objects, n: u32) -> Result<CommitRecord, String> {
+    let id = to_git2(&objects.id(n));
+    let c = repo
+        .find_commit(id)
+        .map_err(|e| format!("missing: {}", e.message()))?;
+    Ok(CommitRecord {
+        tree: objects.number(&to_gix(c.tree_id())),
+        parents: c.parent_ids().map(|p| objects.number(&to_gix(p))).collect(),
+        time: c.committer().when().seconds(),
+    })
+}
+
+/// Every distinct blob reachable from `commits`, walking `graph` (the trees
+/// the packs gave) level by level from the commits' root trees; a tree the
+/// packs did not give is decoded now, each level's in parallel. Each
+/// distinct tree is visited once, so the cost follows the number of
+/// distinct trees, not commits × files; the order is fixed, so the result
+/// does not depend on the number of threads.
+pub fn enumerate(
+    repo: &Repository,
+    objects: &Objects,
+    graph: TreeGraph,
+    commits: Vec<Oid>,
+    shapes: Vec<CommitShape>,
+) -> Result<Enumeration, String> {
+    let mut en = Enumeration {
+        commits,
+        shapes,
+        graph,
+        ..Enumeration::default()
+    };
+    let mut visited: Vec<bool> = vec![false; objects.len()];
+    // (tree, its path with a trailing '/')
+    let mut level: Vec<(u32, Vec<u8>)> = Vec::new();
+    for shape in &en.shapes {
+        if let Some(root) = shape.root {
+            if visit(&mut visited, root) {
+                level.push((root, Vec::new()));
+            }
+        }
+    }
+    let mut reader = None;
+    while !level.is_empty() {
+        let missing: Vec<&(u32, Vec<u8>)> =
+            level.iter().filter(|(t, _)| !en.graph.has(*t)).collect();
+        if !missing.is_empty() {
+            let reader = match &mut reader {
+                Some(r) => r,
+                None => reader.insert(TreeReaders::new(repo.path())?),
+            };
+            reader.decode(objects, &mut en, &missing);
+        }
+        let mut next = Vec::new();
+        for (tree, prefix) in &level {
+            let mut path = prefix.clone();
+            for entry in en.graph.entries(*tree) {
+                path.truncate(prefix.len());
+                path.extend_from_slice(en.graph.name(entry.name()));
+                match entry.child() {
+                    Child::Tree(t) => {
+                        if visit(&mut visited, t) {
+                            let mut sub = path.clone();
+                            sub.push(b'/');
+                            next.push((t, sub));
+                        }
+                    }
+                    Child::Blob(b) => {
+                        let slot = b as usize;
+                        if en.blob_index.len() <= slot {
+                            en.blob_index.resize(slot + 1, u32::MAX);
+                        }
+                        if en.blob_index[slot] == u32::MAX {
+                            en.blob_index[slot] = en.blobs.len() as u32;
+                            en.numbers.push(b);
+                            en.blobs.push(BlobRef {
+                                id: to_git2(&objects.id(b)),
+                                path: display(&path),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        level = next;
+    }
+    Ok(en)
+}
+
+/// Marks object `n` visited; whether it was not before.
+fn visit(visited: &mut Vec<bool>, n: u32) -> bool {
+    let n = n as usize;
+    if visited.len() <= n {
+        visited.resize(n + 1, false);
+    }
+    !std::mem::replace(&mut visited[n], true)
+}
+
+/// Decodes trees one by one with `gix`, one handle per worker, each with a
+/// delta-base cache: for trees that no pack traversal gave.
+struct TreeReaders {
+    handles: Vec<Mutex<(gix::Repository, Vec<u8>)>>,
+}
+
+/// A decoded tree: entry names in one buffer; per entry the name's range
+/// and the child (`None` for a submodule).
+type DecodedTree = (Vec<u8>, Vec<(u32, u32, Option<(bool, ObjectId)>)>);
+
+impl TreeReaders {
+    fn new(git_dir: &Path) -> Result<TreeReaders, String> {
+        let shared = gix::open(git_dir)
+            .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?
+            .into_sync();
+        let handles = (0..rayon::current_num_threads())
+            .map(|_| {
+                let mut repo = shared.to_thread_local();
+                let cap = 16 << 20;
+                repo.objects.set_pack_cache(move || {
+                    Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(cap))
+                });
+                Mutex::new((repo, Vec::new()))
+            })
+            .collect();
+        Ok(TreeReaders { handles })
+    }
+
+    /// Decodes `trees` and records them in the graph; a tree that cannot
+    /// be read is reported at its path and recorded as empty.
+    fn decode(&mut self, objects: &Objects, en: &mut Enumeration, trees: &[&(u32, Vec<u8>)]) {
+        let decoded: Vec<Result<DecodedTree, String>> = trees
+            .par_iter()
+            .map(|(n, _)| {
+                let slot = rayon::current_thread_index().unwrap_or(0) % self.handles.len();
+                let mut handle = self.handles[slot].lock().unwrap_or_else(|e| e.into_inner());
+                let (repo, buffer) = &mut *handle;
+                read_tree(repo, buffer, objects.id(*n))
+            })
+            .collect();
+        let mut names: Vec<Box<[u8]>> = Vec::new();
+        let mut entries = Vec::new();
+        let mut spans = Vec::new();
+        for ((n, prefix), tree) in trees.iter().zip(decoded) {
+            let start = entries.len() as u32;
+            match tree {
+                Ok((buffer, list)) => {
+                    for (from, to, child) in list {
+                        let Some((is_tree, id)) = child else { continue };
+                        let number = objects.number(&id);
+                        names.push(buffer[from as usize..to as usize].into());
+                        let child = if is_tree {
+                            Child::Tree(number)
+                        } else {
+                            Child::Blob(number)
+                        };
+                        entries.push(Entry::new(names.len() as u32 - 1, child));
+                    }
+                }
+                Err(e) => en.errors.push((display(prefix), e)),
+            }
+            spans.push((*n, start, entries.len() as u32));
+        }
+        en.graph.add_chunk(&names, entries, &spans);
+    }
+}
+
+fn read_tree(
+    repo: &gix::Repository,
+    buffer: &mut Vec<u8>,
+    id: ObjectId,
+) -> Result<DecodedTree, String> {
+    use gix::prelude::FindExt;
+    let iter = repo
+        .objects
+        .find_tree_iter(&id, buffer)
+        .map_err(|e| format!("cannot read tree {id}: {e}"))?;
+    let mut names = Vec::new();
+    let mut list = Vec::new();
+    for entry in iter {
+        let entry = entry.map_err(|e| format!("corrupt tree {id}: {e}"))?;
+        let start = names.len() as u32;
+        names.extend_from_slice(entry.filename.as_ref());
+        let child = (!entry.mode.is_commit()).then(|| (entry.mode.is_tree(), entry.oid.to_owned()));
+        list.push((start, names.len() as u32, child));
+    }
+    Ok((names, list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_keep_kind_and_number_in_eight_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 8);
+        let big = TREE_BIT - 1;
+        assert_eq!(Entry::new(3, Child::Tree(big)).child(), Child::Tree(big));
+        assert_eq!(Entry::new(3, Child::Blob(big)).child(), Child::Blob(big));
+        assert_eq!(Entry::new(7, Child::Blob(0)).name(), 7);
+    }
+
+    #[test]
+    fn graph_chunks_share_one_name_table() {
+        let mut g = TreeGraph::default();
+        let a: Vec<Box<[u8]>> = vec![b"x.py".as_slice().into(), b"lib".as_slice().into()];
+        g.add_chunk(
+            &a,
+            vec![Entry::new(0, Child::Blob(9)), Entry::new(1, Child::Tree(4))],
+            &[(2, 0, 2), (4, 2, 2)],
+        );
+        let b: Vec<Box<[u8]>> = vec![b"lib".as_slice().into()];
+        g.add_chunk(&b, vec![Entry::new(0, Child::Tree(2))], &[(7, 0, 1)]);
+        let names =
+            |t: u32| -> Vec<&[u8]> { g.entries(t).iter().map(|e| g.name(e.name())).collect() };
+        assert_eq!(names(2), [b"x.py".as_slice(), b"lib"]);
+        assert_eq!(names(7), [b"lib".as_slice()]);
+        assert_eq!(g.entries(7)[0].name(), g.entries(2)[1].name());
+        assert!(g.has(4) && g.entries(4).is_empty());
+        assert!(!g.has(3) && !g.has(100));
+    }
+}
