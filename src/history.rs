@@ -232,7 +232,9 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
         // Nothing is reachable: an empty repository.
         objects = Objects::default();
     }
-    let bar = progress_bar(&args.report, objects.packed() as u64, "objects");
+    let bar = (objects.packed() > 0)
+        .then(|| progress_bar(&args.report, objects.packed() as u64, "objects"))
+        .flatten();
     let scanned = AtomicU64::new(0);
     let tick = |size: u64| {
         if let Some(bar) = &bar {
