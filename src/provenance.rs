@@ -33,7 +33,8 @@ pub fn attribute(
         graph: &en.graph,
         interesting,
         blobs,
-        tree_memo: HashMap::new(),
+        tree_memo: vec![None; en.graph.len()],
+        no_entries: Rc::new(Vec::new()),
         set_memo: HashMap::new(),
         tokens: Interner::default(),
         paths: Interner::default(),
@@ -172,7 +173,10 @@ struct Walker<'a> {
     /// By index in `en.blobs`: does the blob have a finding?
     interesting: Vec<bool>,
     blobs: &'a HashMap<Oid, Vec<Finding>>,
-    tree_memo: HashMap<u32, Entries>,
+    /// By tree number.
+    tree_memo: Vec<Option<Entries>>,
+    /// Shared by the many trees that hold no blob of interest.
+    no_entries: Entries,
     set_memo: HashMap<u32, KeySet>,
     tokens: Interner,
     paths: Interner,
@@ -208,7 +212,7 @@ impl Walker<'_> {
     /// holds none of them costs one look at its entries, however many
     /// commits share it.
     fn entries(&mut self, tree: u32) -> Entries {
-        if let Some(e) = self.tree_memo.get(&tree) {
+        if let Some(Some(e)) = self.tree_memo.get(tree as usize) {
             return e.clone();
         }
         let mut out = Vec::new();
@@ -229,8 +233,14 @@ impl Walker<'_> {
                 }
             }
         }
-        let out = Rc::new(out);
-        self.tree_memo.insert(tree, out.clone());
+        let out = if out.is_empty() {
+            self.no_entries.clone()
+        } else {
+            Rc::new(out)
+        };
+        if let Some(slot) = self.tree_memo.get_mut(tree as usize) {
+            *slot = Some(out.clone());
+        }
         out
     }
 }

@@ -291,6 +291,16 @@ impl TreeGraph {
         }
     }
 
+    /// One more than the highest tree number recorded.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether no tree was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
     /// Whether tree `n` was recorded.
     pub fn has(&self, n: u32) -> bool {
         self.spans
