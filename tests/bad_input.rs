@@ -284,3 +284,34 @@ fn a_file_gone_before_it_is_read_is_an_error_and_the_scan_goes_on() {
     let (code, _, _) = run(dir.path(), &["scan", "--follow"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn corrupt_pack_index_stops_history_with_a_clear_error() {
+    let dir = tree(&[]);
+    let p = dir.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    for i in 0..5u64 {
+        write(p, &format!("f{i}.txt"), format!("v{i}\n").as_bytes());
+        git(p, &["add", "-A"]);
+        git(p, &["commit", "-qm", &format!("c{i}")]);
+    }
+    git(p, &["repack", "-adq"]);
+    let idx = std::fs::read_dir(p.join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .unwrap();
+    let mut bytes = std::fs::read(&idx).unwrap();
+    // The offset table, which libgit2 would follow out of the pack.
+    let offsets = bytes.len() - 40 - 4 * 15;
+    bytes[offsets..offsets + 8].fill(0x7f);
+    std::fs::remove_file(&idx).unwrap();
+    std::fs::write(&idx, bytes).unwrap();
+    let (code, _, stderr) = run(p, &["history", "--no-progress"]);
+    no_panic(&stderr);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(".idx: corrupt pack index (checksum mismatch)"),
+        "{stderr}"
+    );
+}

@@ -62,6 +62,17 @@ impl Objects {
             for index in pack_indices(&dir.join("pack")) {
                 match pack::Bundle::at(&index, gix::hash::Kind::Sha1) {
                     Ok(bundle) if bundle.index.num_objects() > 0 => {
+                        // libgit2 trusts an index's offsets and crashes on a
+                        // damaged one, so a damaged index stops the audit.
+                        let check = bundle
+                            .index
+                            .verify_checksum(&mut gix::progress::Discard, &AtomicBool::new(false));
+                        if check.is_err() {
+                            return Err(format!(
+                                "{}: corrupt pack index (checksum mismatch); rebuild it with `git index-pack` on its .pack file",
+                                crate::sources::display_path(&index)
+                            ));
+                        }
                         indices.push(bundle.index);
                         data.push(bundle.pack);
                     }
