@@ -12,11 +12,17 @@ pub const ALLOW_MARKER: &[u8] = b"hfleaks:allow";
 
 /// Finds the secrets in `content`, reported at `path`.
 pub fn detect(engine: &Engine, content: &[u8], path: &str) -> Vec<Finding> {
+    detect_as(engine, content, path, is_notebook(path))
+}
+
+/// [`detect`], told whether `content` is a notebook (for content whose path
+/// is not known yet); findings outside any cell have no `notebook`.
+pub fn detect_as(engine: &Engine, content: &[u8], path: &str, notebook: bool) -> Vec<Finding> {
     let matches = engine.scan(content);
     if matches.is_empty() {
         return Vec::new();
     }
-    let cells = is_notebook(path).then(|| CellMap::new(content));
+    let cells = notebook.then(|| CellMap::new(content));
     let mut lines = LineCounter::new(content);
     let mut findings = Vec::with_capacity(matches.len());
     for m in matches {

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::app::{self, human_bytes};
 use crate::cli::{HistoryArgs, ReportArgs, StagedArgs};
-use crate::detect::detect;
+use crate::detect::{detect, detect_as};
 use crate::engine::Engine;
 use crate::filter::{Filters, IGNORE_FILE};
 use crate::finding::{Finding, Report, ScanError, ScanStats};
@@ -249,7 +249,9 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
         &mut objects,
         args.max_file_size,
         rayon::current_num_threads(),
-        &|data| detect(engine, data, ""),
+        // Paths are not known yet: cells are located in every blob with a
+        // finding, and dropped later where the path is not a notebook's.
+        &|data| Some(detect_as(engine, data, "", true)).filter(|f| !f.is_empty()),
         &tick,
     );
     if let Some(bar) = &bar {
@@ -271,9 +273,8 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
     phase("enumerate blobs", &mut t);
     walk_errors.append(&mut en.errors);
 
-    // What the packs gave is matched already. The rest is read one by one:
-    // objects outside packs, and notebooks with a finding (their cells are
-    // told by the path, which the pack pass does not know).
+    // What the packs gave is matched already; the rest (objects outside
+    // packs) is read one by one.
     let mut stats = git::ReadStats::default();
     let mut found = HashMap::new();
     let mut skipped = Vec::new();
@@ -287,10 +288,11 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
             skipped.push((blob, size));
             continue;
         }
-        if let Some(list) = decoded.found.remove(&n) {
-            if is_notebook(&blob.path) {
-                rest.push(blob.clone());
-                continue;
+        if let Some(mut list) = decoded.found.remove(&n) {
+            if !is_notebook(&blob.path) {
+                for f in &mut list {
+                    f.notebook = None;
+                }
             }
             found.insert(blob.id, list);
         }

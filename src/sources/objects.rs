@@ -23,7 +23,6 @@ use gix::ObjectId;
 use gix::odb::pack;
 use rayon::prelude::*;
 
-use crate::finding::Finding;
 use crate::sources::git::{self, BlobRef, display, to_git2, to_gix};
 
 /// Every object of the repository, numbered: the objects of each pack by
@@ -359,16 +358,17 @@ impl TreeGraph {
     }
 }
 
-/// What decoding the packs produced, by object number.
+/// What decoding the packs produced, by object number; `M` is what the
+/// caller's matcher made of a blob.
 #[derive(Default)]
-pub struct Decoded {
+pub struct Decoded<M> {
     pub graph: TreeGraph,
     /// The size of every blob decoded (matched or over the size limit).
     pub blob_sizes: HashMap<u32, u64>,
     /// Blobs over the size limit: decoded, not matched.
     pub skipped: HashSet<u32>,
-    /// The findings of each blob that had any, found without a path.
-    pub found: HashMap<u32, Vec<Finding>>,
+    /// What the matcher returned for each blob it matched in.
+    pub found: HashMap<u32, M>,
     /// Every commit decoded.
     pub commits: HashMap<u32, CommitRecord>,
     pub errors: Vec<(String, String)>,
@@ -385,42 +385,42 @@ pub struct CommitRecord {
 
 /// What one worker of a pack traversal recorded; merged at the end.
 #[derive(Default)]
-struct Recorded {
+struct Recorded<M> {
     names: Vec<Box<[u8]>>,
     entries: Vec<Entry>,
     trees: Vec<(u32, u32, u32)>,
     blobs: Vec<(u32, u64)>,
     skipped: Vec<u32>,
-    found: Vec<(u32, Vec<Finding>)>,
+    found: Vec<(u32, M)>,
     commits: Vec<(u32, CommitRecord)>,
 }
 
 /// What the workers of a traversal share.
-struct Shared<'a> {
+struct Shared<'a, M> {
     objects: &'a Objects,
     pack: usize,
     max_size: u64,
-    scan: &'a (dyn Fn(&[u8]) -> Vec<Finding> + Sync),
+    scan: &'a (dyn Fn(&[u8]) -> Option<M> + Sync),
     tick: &'a (dyn Fn(u64) + Sync),
-    done: Mutex<Vec<Recorded>>,
+    done: Mutex<Vec<Recorded<M>>>,
 }
 
 /// One worker of a pack traversal. gix clones the processor for each of
 /// its threads; each clone starts empty and hands what it recorded over
 /// when it is dropped.
-struct Worker<'a> {
-    shared: &'a Shared<'a>,
-    recorded: Recorded,
+struct Worker<'a, M: Default> {
+    shared: &'a Shared<'a, M>,
+    recorded: Recorded<M>,
     name_ids: foldhash::HashMap<Box<[u8]>, u32>,
 }
 
-impl Clone for Worker<'_> {
+impl<M: Default> Clone for Worker<'_, M> {
     fn clone(&self) -> Self {
         Worker::new(self.shared)
     }
 }
 
-impl Drop for Worker<'_> {
+impl<M: Default> Drop for Worker<'_, M> {
     fn drop(&mut self) {
         let recorded = std::mem::take(&mut self.recorded);
         self.shared
@@ -431,8 +431,8 @@ impl Drop for Worker<'_> {
     }
 }
 
-impl<'a> Worker<'a> {
-    fn new(shared: &'a Shared<'a>) -> Self {
+impl<'a, M: Default> Worker<'a, M> {
+    fn new(shared: &'a Shared<'a, M>) -> Self {
         Worker {
             shared,
             recorded: Recorded::default(),
@@ -462,8 +462,7 @@ impl<'a> Worker<'a> {
                 if size > self.shared.max_size {
                     self.recorded.skipped.push(n);
                 } else {
-                    let found = (self.shared.scan)(data);
-                    if !found.is_empty() {
+                    if let Some(found) = (self.shared.scan)(data) {
                         self.recorded.found.push((n, found));
                     }
                 }
@@ -520,18 +519,18 @@ impl<'a> Worker<'a> {
 }
 
 /// Decodes every object of every pack once, in parallel: records trees,
-/// matches blobs with `scan` (blobs over `max_size` are counted, not
-/// matched) and calls `tick` once per object with the blob's size (0 for
+/// matches blobs with `scan`, keeping what it returns (blobs over
+/// `max_size` are counted, not matched) and calls `tick` once per object with the blob's size (0 for
 /// other objects). A pack that fails to decode is reported; what it did
 /// not give is read one by one later. Each pack's data is unmapped once
 /// it has been read.
-pub fn decode_packs(
+pub fn decode_packs<M: Default + Send>(
     objects: &mut Objects,
     max_size: u64,
     threads: usize,
-    scan: &(dyn Fn(&[u8]) -> Vec<Finding> + Sync),
+    scan: &(dyn Fn(&[u8]) -> Option<M> + Sync),
     tick: &(dyn Fn(u64) + Sync),
-) -> Decoded {
+) -> Decoded<M> {
     let mut decoded = Decoded::default();
     let mut recorded = Vec::new();
     let data = std::mem::take(&mut objects.data);
