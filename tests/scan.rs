@@ -208,6 +208,47 @@ fn output_file_is_written_and_stdout_stays_empty() {
     assert!(leftovers.is_empty(), "temporary file left behind");
 }
 
+/// `-o /dev/null` must not replace the device: found when a run as root
+/// turned the machine's /dev/null into a regular file. A FIFO stands in for
+/// the device here; a symbolic link must stay a link.
+#[cfg(unix)]
+#[test]
+fn output_to_a_fifo_or_through_a_symlink_keeps_the_path_as_it_is() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tree(&[("src/a.txt", &format!("{}\n", fake_token(12)))]);
+    let p = dir.path();
+    let fifo = p.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let (code, _, stderr) = run(p, &["scan", "src", "--format", "json", "-o", "pipe"]);
+    assert_eq!(code, 1, "{stderr}");
+    // Checked first: had the FIFO been replaced, the reader would wait forever.
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let got: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(got["findings"].as_array().unwrap().len(), 1);
+
+    std::fs::write(p.join("real.json"), "old").unwrap();
+    std::os::unix::fs::symlink("real.json", p.join("link.json")).unwrap();
+    let (code, _, stderr) = run(p, &["scan", "src", "-o", "link.json"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        std::fs::symlink_metadata(p.join("link.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("real.json")).unwrap()).unwrap();
+    assert_eq!(r["findings"].as_array().unwrap().len(), 1);
+}
+
 #[test]
 fn output_into_missing_directory_is_an_error_and_leaves_nothing() {
     let dir = tree(&[("a.txt", "clean\n")]);

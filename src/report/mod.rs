@@ -56,8 +56,25 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io:
 }
 
 /// Writes the rendered report to `path` atomically: a temporary file in the
-/// same directory, renamed into place only once complete.
+/// same directory, renamed into place only once complete. A symbolic link
+/// is written through (the link stays); a path that is not a regular file
+/// (`/dev/null`, a FIFO, `/dev/stdout`) is written to directly, since
+/// renaming over it would replace the device or pipe.
 pub fn write_file(path: &Path, report: &Report, opts: &RenderOptions) -> Result<()> {
+    let context = || format!("{}: cannot write output", path.display());
+    let resolved = std::fs::canonicalize(path).ok();
+    if let Some(target) = &resolved {
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file()) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .with_context(context)?;
+            let mut w = io::BufWriter::new(file);
+            render(report, opts, &mut w).with_context(context)?;
+            return w.flush().with_context(context);
+        }
+    }
+    let path = resolved.as_deref().unwrap_or(path);
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
