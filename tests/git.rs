@@ -786,3 +786,26 @@ fn missing_commit_is_reported_and_its_descendants_are_scanned() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn clone_sharing_objects_through_alternates_is_scanned() {
+    let t = fake_token(69);
+    let r = TestRepo::new();
+    r.commit(&[("a.py", &format!("T='{t}'\n"))], "leak");
+    r.commit(&[("a.py", "clean\n")], "fix");
+    git(r.path(), &["repack", "-a", "-d", "-q"]);
+    let out = tempfile::tempdir().unwrap();
+    let src = r.path().display().to_string();
+    git(out.path(), &["clone", "-q", "--shared", &src, "shared"]);
+    let shared = out.path().join("shared");
+    assert!(shared.join(".git/objects/info/alternates").is_file());
+    assert!(
+        pack_files(&shared).is_empty(),
+        "objects come from the alternate"
+    );
+    let (code, rep) = run_json(&shared, &["history", "--no-progress"]);
+    assert_eq!(code, 1, "{rep}");
+    assert_eq!(paths(&rep), ["a.py"]);
+    assert_eq!(summary(&findings(&rep)[0]), "leak");
+    assert_eq!(rep["errors"], serde_json::json!([]));
+}
