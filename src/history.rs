@@ -381,6 +381,7 @@ fn history_range(
     range: &str,
     args: &HistoryArgs,
 ) -> Result<Report> {
+    objects::verify_pack_indices(repo.path()).map_err(|e| anyhow!(e))?;
     let commits = git::range_commits(repo, range).map_err(|e| anyhow!(e))?;
     let changes = git::changes(repo, &commits).map_err(|e| anyhow!(e))?;
     let mut seen = HashSet::new();

@@ -307,11 +307,16 @@ fn corrupt_pack_index_stops_history_with_a_clear_error() {
     bytes[offsets..offsets + 8].fill(0x7f);
     std::fs::remove_file(&idx).unwrap();
     std::fs::write(&idx, bytes).unwrap();
-    let (code, _, stderr) = run(p, &["history", "--no-progress"]);
-    no_panic(&stderr);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains(".idx: corrupt pack index (checksum mismatch)"),
-        "{stderr}"
-    );
+    for args in [
+        &["history", "--no-progress"][..],
+        &["history", "--no-progress", "--range", "HEAD~2..HEAD"],
+    ] {
+        let (code, _, stderr) = run(p, args);
+        no_panic(&stderr);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(".idx: corrupt pack index (checksum mismatch)"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

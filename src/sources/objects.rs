@@ -51,36 +51,19 @@ impl Objects {
     /// A pack that cannot be opened is reported; its objects are then read
     /// one by one, like loose objects.
     pub fn open(git_dir: &Path, errors: &mut Vec<(String, String)>) -> Result<Objects, String> {
-        let repo = gix::open(git_dir)
-            .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?;
-        let store = repo.objects.store_ref();
-        let mut dirs = vec![store.path().to_path_buf()];
-        dirs.extend(store.alternate_db_paths().unwrap_or_default());
         let (mut indices, mut data) = (Vec::new(), Vec::new());
-        for dir in dirs {
-            for index in pack_indices(&dir.join("pack")) {
-                match pack::Bundle::at(&index, gix::hash::Kind::Sha1) {
-                    Ok(bundle) if bundle.index.num_objects() > 0 => {
-                        // libgit2 trusts an index's offsets and crashes on a
-                        // damaged one, so a damaged index stops the audit.
-                        let check = bundle
-                            .index
-                            .verify_checksum(&mut gix::progress::Discard, &AtomicBool::new(false));
-                        if check.is_err() {
-                            return Err(format!(
-                                "{}: corrupt pack index (checksum mismatch); rebuild it with `git index-pack` on its .pack file",
-                                crate::sources::display_path(&index)
-                            ));
-                        }
-                        indices.push(bundle.index);
-                        data.push(bundle.pack);
-                    }
-                    Ok(_) => {}
-                    Err(e) => errors.push((
-                        crate::sources::display_path(&index),
-                        format!("cannot open pack: {e}; its objects are read one by one"),
-                    )),
+        for index in pack_indices(git_dir)? {
+            match pack::Bundle::at(&index, gix::hash::Kind::Sha1) {
+                Ok(bundle) if bundle.index.num_objects() > 0 => {
+                    verify_index(&bundle.index, &index)?;
+                    indices.push(bundle.index);
+                    data.push(bundle.pack);
                 }
+                Ok(_) => {}
+                Err(e) => errors.push((
+                    crate::sources::display_path(&index),
+                    format!("cannot open pack: {e}; its objects are read one by one"),
+                )),
             }
         }
         let mut bases = Vec::with_capacity(indices.len());
@@ -210,17 +193,53 @@ fn prefix(id: &gix::oid) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// The `.idx` files of a pack directory, sorted (none if it does not exist).
-fn pack_indices(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-        .collect();
-    out.sort();
-    out
+/// Checks the pack indices of the repository at `git_dir` (and of its
+/// alternates) before libgit2 reads through them.
+pub fn verify_pack_indices(git_dir: &Path) -> Result<(), String> {
+    for path in pack_indices(git_dir)? {
+        // One that cannot be opened at all is not read by libgit2 either.
+        if let Ok(index) = pack::index::File::at(&path, gix::hash::Kind::Sha1) {
+            verify_index(&index, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// libgit2 trusts an index's offsets and crashes on a damaged one, so a
+/// damaged index stops a history scan with this error.
+fn verify_index(index: &pack::index::File, path: &Path) -> Result<(), String> {
+    index
+        .verify_checksum(&mut gix::progress::Discard, &AtomicBool::new(false))
+        .map(|_| ())
+        .map_err(|_| {
+            format!(
+                "{}: corrupt pack index (checksum mismatch); rebuild it with `git index-pack` on its .pack file",
+                crate::sources::display_path(path)
+            )
+        })
+}
+
+/// The `.idx` files of the repository at `git_dir` and of its alternates,
+/// sorted within each objects directory.
+fn pack_indices(git_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let repo = gix::open(git_dir)
+        .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?;
+    let store = repo.objects.store_ref();
+    let mut dirs = vec![store.path().to_path_buf()];
+    dirs.extend(store.alternate_db_paths().unwrap_or_default());
+    let mut out = Vec::new();
+    for dir in dirs {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join("pack"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 /// A child of a tree in [`TreeGraph`], by object number.
