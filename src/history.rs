@@ -27,14 +27,66 @@ use crate::sources::git::{self, BlobRef, BlobSink, commit_info};
 use crate::sources::objects::{self, Objects};
 use crate::sources::staged::staged_files;
 
+/// A progress bar on stderr, when it is a terminal and not turned off:
+/// items done of `total`, and the bytes matched.
+struct Progress {
+    bar: Option<ProgressBar>,
+    bytes: AtomicU64,
+}
+
+impl Progress {
+    fn new(args: &ReportArgs, total: u64, unit: &str) -> Progress {
+        let on = total > 0 && !args.no_progress && !args.quiet && std::io::stderr().is_terminal();
+        let bar = on.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let template = format!(
+                "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit}, {{msg}} matched, ETA {{eta}}"
+            );
+            let style = ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(human_bytes(0));
+            bar
+        });
+        Progress {
+            bar,
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// One more item done, with `bytes` matched.
+    fn tick(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            bar.inc(1);
+            if bar.position() % 256 == 0 {
+                bar.set_message(human_bytes(total));
+            }
+        }
+    }
+
+    /// A line on stderr, above the bar if there is one.
+    fn say(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// Collects findings per blob while blobs are read in parallel.
 struct BlobCollector<'a> {
     engine: &'a Engine,
     found: Mutex<HashMap<Oid, Vec<Finding>>>,
     errors: Mutex<Vec<ScanError>>,
     quiet: bool,
-    bar: Option<ProgressBar>,
-    bytes: AtomicU64,
+    progress: Progress,
 }
 
 impl BlobSink for BlobCollector<'_> {
@@ -49,14 +101,12 @@ impl BlobSink for BlobCollector<'_> {
     }
 
     fn error(&self, blob: &BlobRef, message: String) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        }
+        self.progress.tick(0);
         let error = ScanError {
             path: blob.path.clone(),
             message,
         };
-        self.say(error.line());
+        self.progress.say(error.line());
         self.errors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -64,66 +114,45 @@ impl BlobSink for BlobCollector<'_> {
     }
 
     fn skipped(&self, blob: &BlobRef, size: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        }
-        if !self.quiet {
-            let line = format!(
-                "hfleaks: note: skipped {} (blob {}): {} is larger than --max-file-size",
-                blob.path,
-                blob.id,
-                human_bytes(size)
-            );
-            self.say(line);
-        }
+        self.progress.tick(0);
+        self.note_skipped(blob, size);
     }
 
     fn progress(&self, bytes: u64) {
-        if let Some(bar) = &self.bar {
-            let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
-            bar.inc(1);
-            if bar.position() % 64 == 0 {
-                bar.set_message(human_bytes(total));
-            }
-        }
+        self.progress.tick(bytes);
     }
 }
 
 impl<'a> BlobCollector<'a> {
-    /// A line on stderr, above the progress bar if there is one.
-    fn say(&self, line: String) {
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    fn new(engine: &'a Engine, quiet: bool, bar: Option<ProgressBar>) -> Self {
+    fn new(engine: &'a Engine, quiet: bool, progress: Progress) -> Self {
         BlobCollector {
             engine,
             found: Mutex::new(HashMap::new()),
             errors: Mutex::new(Vec::new()),
             quiet,
-            bar,
-            bytes: AtomicU64::new(0),
+            progress,
         }
     }
-}
 
-/// A progress bar on stderr when it is a terminal and not turned off.
-fn progress_bar(args: &ReportArgs, total: u64, unit: &str) -> Option<ProgressBar> {
-    if args.no_progress || args.quiet || !std::io::stderr().is_terminal() {
-        return None;
+    /// Says that a blob over --max-file-size was not scanned.
+    fn note_skipped(&self, blob: &BlobRef, size: u64) {
+        if !self.quiet {
+            self.progress.say(format!(
+                "hfleaks: note: skipped {} (blob {}): {} is larger than --max-file-size",
+                blob.path,
+                blob.id,
+                human_bytes(size)
+            ));
+        }
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    let template = format!(
-        "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit}, {{msg}} matched, ETA {{eta}}"
-    );
-    let style =
-        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message(human_bytes(0));
-    Some(bar)
+
+    /// The findings by blob and the errors, once reading is done.
+    fn finish(self) -> (HashMap<Oid, Vec<Finding>>, Vec<ScanError>) {
+        self.progress.finish();
+        let found = self.found.into_inner().unwrap_or_else(|e| e.into_inner());
+        let errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        (found, errors)
+    }
 }
 
 fn open_repo(path: &Path) -> Result<Repository> {
@@ -227,49 +256,35 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
     let mut t = Instant::now();
     let mut walk_errors = Vec::new();
     let tips = git::tips(repo, &mut walk_errors).map_err(|e| anyhow!(e))?;
-    let mut objects = Objects::open(repo.path(), &mut walk_errors).map_err(|e| anyhow!(e))?;
-    if tips.is_empty() {
-        // Nothing is reachable: an empty repository.
-        objects = Objects::default();
-    }
-    let bar = (objects.packed() > 0)
-        .then(|| progress_bar(&args.report, objects.packed() as u64, "objects"))
-        .flatten();
-    let scanned = AtomicU64::new(0);
-    let tick = |size: u64| {
-        if let Some(bar) = &bar {
-            let total = scanned.fetch_add(size, Ordering::Relaxed) + size;
-            bar.inc(1);
-            if bar.position() % 256 == 0 {
-                bar.set_message(human_bytes(total));
-            }
-        }
+    let handles = git::Handles::open(repo.path()).map_err(|e| anyhow!(e))?;
+    // No ref, nothing reachable (an empty repository): nothing to decode.
+    let mut objects = match tips.is_empty() {
+        true => Objects::default(),
+        false => Objects::open(repo.path(), &mut walk_errors).map_err(|e| anyhow!(e))?,
     };
+    let progress = Progress::new(&args.report, objects.packed() as u64, "objects");
     let mut decoded = objects::decode_packs(
         &mut objects,
         args.max_file_size,
-        rayon::current_num_threads(),
         // Paths are not known yet: cells are located in every blob with a
         // finding, and dropped later where the path is not a notebook's.
         &|data| Some(detect_as(engine, data, "", true)).filter(|f| !f.is_empty()),
-        &tick,
+        &|size| progress.tick(size),
     );
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     phase("decode packs", &mut t);
     walk_errors.append(&mut decoded.errors);
     let (commits, shapes) = objects::walk_commits(
         repo,
         &objects,
+        &handles,
         std::mem::take(&mut decoded.commits),
         &tips,
         &mut walk_errors,
     );
     phase("walk commits", &mut t);
     let graph = std::mem::take(&mut decoded.graph);
-    let mut en =
-        objects::enumerate(repo, &objects, graph, commits, shapes).map_err(|e| anyhow!(e))?;
+    let mut en = objects::enumerate(&objects, &handles, graph, commits, shapes);
     phase("enumerate blobs", &mut t);
     walk_errors.append(&mut en.errors);
 
@@ -284,7 +299,7 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
             rest.push(blob.clone());
             continue;
         };
-        if decoded.skipped.contains(&n) {
+        if size > args.max_file_size {
             skipped.push((blob, size));
             continue;
         }
@@ -299,33 +314,16 @@ fn history_full(repo: &Repository, engine: &Engine, args: &HistoryArgs) -> Resul
         stats.blobs += 1;
         stats.bytes += size;
     }
-    let bar = (!rest.is_empty())
-        .then(|| progress_bar(&args.report, rest.len() as u64, "blobs"))
-        .flatten();
-    let collector = BlobCollector::new(engine, args.report.quiet, bar);
+    let progress = Progress::new(&args.report, rest.len() as u64, "blobs");
+    let collector = BlobCollector::new(engine, args.report.quiet, progress);
     for (blob, size) in skipped {
         stats.skipped += 1;
-        collector.skipped(blob, size);
+        collector.note_skipped(blob, size);
     }
-    let more = git::read_blobs(repo.path(), &rest, args.max_file_size, &collector)
-        .map_err(|e| anyhow!(e))?;
-    if let Some(bar) = &collector.bar {
-        bar.finish_and_clear();
-    }
-    stats.blobs += more.blobs;
-    stats.bytes += more.bytes;
-    stats.skipped += more.skipped;
+    stats += git::read_blobs(&handles, &rest, args.max_file_size, &collector);
+    let (more, mut errors) = collector.finish();
+    found.extend(more);
     phase("read and match the other blobs", &mut t);
-    found.extend(
-        collector
-            .found
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner()),
-    );
-    let mut errors = collector
-        .errors
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
     let (mut findings, attribution_errors) = provenance::attribute(repo, &en, &found);
     phase("provenance", &mut t);
     walk_errors.extend(attribution_errors);
@@ -394,21 +392,11 @@ fn history_range(
             })
         })
         .collect();
-    let bar = progress_bar(&args.report, blobs.len() as u64, "blobs");
-    let collector = BlobCollector::new(engine, args.report.quiet, bar);
-    let stats = git::read_blobs(repo.path(), &blobs, args.max_file_size, &collector)
-        .map_err(|e| anyhow!(e))?;
-    if let Some(bar) = &collector.bar {
-        bar.finish_and_clear();
-    }
-    let found = collector
-        .found
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
-    let errors = collector
-        .errors
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let handles = git::Handles::open(repo.path()).map_err(|e| anyhow!(e))?;
+    let progress = Progress::new(&args.report, blobs.len() as u64, "blobs");
+    let collector = BlobCollector::new(engine, args.report.quiet, progress);
+    let stats = git::read_blobs(&handles, &blobs, args.max_file_size, &collector);
+    let (found, errors) = collector.finish();
 
     let tip = repo
         .revparse(range)

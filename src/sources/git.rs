@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use git2::{ObjectType, Oid, Repository, Sort};
@@ -126,70 +127,97 @@ pub struct ReadStats {
     pub skipped: u64,
 }
 
+impl std::ops::AddAssign for ReadStats {
+    fn add_assign(&mut self, other: ReadStats) {
+        self.blobs += other.blobs;
+        self.bytes += other.bytes;
+        self.skipped += other.skipped;
+    }
+}
+
+/// Opens a repository with `gix`.
+pub fn open_gix(git_dir: &Path) -> Result<gix::Repository, String> {
+    gix::open(git_dir).map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))
+}
+
+/// One `gix` handle per rayon worker, kept for a whole read so that each
+/// handle's delta-base cache stays warm.
+pub struct Handles(Vec<Mutex<gix::Repository>>);
+
+impl Handles {
+    pub fn open(git_dir: &Path) -> Result<Handles, String> {
+        let shared = open_gix(git_dir)?.into_sync();
+        Ok(Handles(
+            (0..rayon::current_num_threads())
+                .map(|_| Mutex::new(shared.to_thread_local()))
+                .collect(),
+        ))
+    }
+
+    /// Runs `f` with the calling worker's handle.
+    pub fn with<R>(&self, f: impl FnOnce(&mut gix::Repository) -> R) -> R {
+        let slot = rayon::current_thread_index().unwrap_or(0) % self.0.len();
+        f(&mut self.0[slot].lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// Reads every blob in pack-offset order, in parallel, and hands each to
 /// the sink. Never holds more than one blob per worker in memory.
 pub fn read_blobs(
-    git_dir: &Path,
+    handles: &Handles,
     blobs: &[BlobRef],
     max_size: u64,
     sink: &dyn BlobSink,
-) -> Result<ReadStats, String> {
-    let repo = gix::open(git_dir)
-        .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?;
-    let order = pack_order(&repo, blobs);
-    let shared = repo.into_sync();
+) -> ReadStats {
+    let order = handles.with(|repo| pack_order(repo, blobs));
     let read = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let skipped = AtomicU64::new(0);
     // Contiguous runs of the pack go to one worker, so delta bases stay hot.
     let chunk = (order.len() / (rayon::current_num_threads() * 16)).clamp(16, 512);
-    // One handle per worker for the whole read, so its pack cache stays warm.
-    let handles: Vec<std::sync::Mutex<gix::Repository>> = (0..rayon::current_num_threads())
-        .map(|_| std::sync::Mutex::new(shared.to_thread_local()))
-        .collect();
     order.par_chunks(chunk).for_each(|run| {
-        let slot = rayon::current_thread_index().unwrap_or(0) % handles.len();
-        let repo = &mut *handles[slot].lock().unwrap_or_else(|e| e.into_inner());
-        for &i in run {
-            let blob = &blobs[i];
-            let id = to_gix(blob.id);
-            // The header first, so that a blob over --max-file-size is never
-            // inflated into memory (measured: a few percent of the read).
-            match repo.try_find_header(id) {
-                Ok(Some(h)) if h.size() > max_size => {
-                    skipped.fetch_add(1, Ordering::Relaxed);
-                    sink.skipped(blob, h.size());
-                    continue;
+        handles.with(|repo| {
+            for &i in run {
+                let blob = &blobs[i];
+                let id = to_gix(blob.id);
+                // The header first, so that a blob over --max-file-size is
+                // never inflated into memory (measured: a few percent of the read).
+                match repo.try_find_header(id) {
+                    Ok(Some(h)) if h.size() > max_size => {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                        sink.skipped(blob, h.size());
+                        continue;
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        sink.error(
+                            blob,
+                            format!("blob {} is missing from the object database", blob.id),
+                        );
+                        continue;
+                    }
+                    Err(e) => {
+                        sink.error(blob, format!("cannot read blob {}: {e}", blob.id));
+                        continue;
+                    }
                 }
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    sink.error(
-                        blob,
-                        format!("blob {} is missing from the object database", blob.id),
-                    );
-                    continue;
-                }
-                Err(e) => {
-                    sink.error(blob, format!("cannot read blob {}: {e}", blob.id));
-                    continue;
+                match repo.find_object(id) {
+                    Ok(obj) => {
+                        read.fetch_add(1, Ordering::Relaxed);
+                        bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
+                        sink.progress(obj.data.len() as u64);
+                        sink.blob(blob, &obj.data);
+                    }
+                    Err(e) => sink.error(blob, format!("cannot read blob {}: {e}", blob.id)),
                 }
             }
-            match repo.find_object(id) {
-                Ok(obj) => {
-                    read.fetch_add(1, Ordering::Relaxed);
-                    bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
-                    sink.progress(obj.data.len() as u64);
-                    sink.blob(blob, &obj.data);
-                }
-                Err(e) => sink.error(blob, format!("cannot read blob {}: {e}", blob.id)),
-            }
-        }
+        })
     });
-    Ok(ReadStats {
+    ReadStats {
         blobs: read.into_inner(),
         bytes: bytes.into_inner(),
         skipped: skipped.into_inner(),
-    })
+    }
 }
 
 /// Indices into `blobs` in pack order: by pack, then offset; loose objects

@@ -10,8 +10,9 @@
 //! are decoded and dropped at once.
 //!
 //! Objects that no pack gave (loose objects, a pack that cannot be
-//! decoded) are read one by one afterwards, by [`enumerate`] for trees and
-//! by `git::read_blobs` for blobs, so the outcome is the same either way.
+//! decoded) are read one by one afterwards — commits by [`walk_commits`],
+//! trees by [`enumerate`], blobs by `git::read_blobs` — and parsed by the
+//! same code, so the outcome is the same either way.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use gix::ObjectId;
 use gix::odb::pack;
 use rayon::prelude::*;
 
-use crate::sources::git::{self, BlobRef, display, to_git2, to_gix};
+use crate::sources::git::{self, BlobRef, Handles, display, to_git2, to_gix};
 
 /// Every object of the repository, numbered: the objects of each pack by
 /// their position in its index (the first pack that holds an object owns
@@ -96,13 +97,8 @@ impl Objects {
     }
 
     /// How many objects are numbered so far.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.packed as usize + self.lock_extra().ids.len()
-    }
-
-    /// Whether no object is numbered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The number of object `id`, given one if it is in no pack.
@@ -222,8 +218,7 @@ fn verify_index(index: &pack::index::File, path: &Path) -> Result<(), String> {
 /// The `.idx` files of the repository at `git_dir` and of its alternates,
 /// sorted within each objects directory.
 fn pack_indices(git_dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let repo = gix::open(git_dir)
-        .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?;
+    let repo = git::open_gix(git_dir)?;
     let store = repo.objects.store_ref();
     let mut dirs = vec![store.path().to_path_buf()];
     dirs.extend(store.alternate_db_paths().unwrap_or_default());
@@ -305,8 +300,71 @@ const NO_SPAN: Span = Span {
 pub struct TreeGraph {
     spans: Vec<Span>,
     chunks: Vec<Vec<Entry>>,
-    names: Vec<Box<[u8]>>,
-    name_ids: HashMap<Box<[u8]>, u32>,
+    names: Names,
+}
+
+/// Entry names, each stored once, by id.
+#[derive(Debug, Default)]
+struct Names {
+    list: Vec<Box<[u8]>>,
+    ids: foldhash::HashMap<Box<[u8]>, u32>,
+}
+
+impl Names {
+    fn intern(&mut self, name: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.list.len() as u32;
+        self.list.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+}
+
+/// Trees recorded by one worker of a pack traversal, or read one by one:
+/// entries whose names are ids of the chunk's own `names`, and the trees
+/// (number, start, end) that live in it. Merged into a [`TreeGraph`].
+#[derive(Default)]
+struct Chunk {
+    names: Names,
+    entries: Vec<Entry>,
+    trees: Vec<(u32, u32, u32)>,
+}
+
+impl Chunk {
+    /// Records tree `n` from its raw bytes; nothing is recorded for a tree
+    /// that does not parse. Submodule entries are left out.
+    fn add_tree(&mut self, n: u32, data: &[u8], objects: &Objects) -> Result<(), String> {
+        let start = self.entries.len();
+        for entry in gix::objs::TreeRefIter::from_bytes(data, gix::hash::Kind::Sha1) {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    self.entries.truncate(start);
+                    return Err(e.to_string());
+                }
+            };
+            let child = if entry.mode.is_tree() {
+                Child::Tree(objects.number(entry.oid))
+            } else if entry.mode.is_commit() {
+                continue;
+            } else {
+                Child::Blob(objects.number(entry.oid))
+            };
+            let name = self.names.intern(entry.filename.as_ref());
+            self.entries.push(Entry::new(name, child));
+        }
+        self.trees
+            .push((n, start as u32, self.entries.len() as u32));
+        Ok(())
+    }
+
+    /// Records tree `n` as having no entries (it could not be read).
+    fn add_empty(&mut self, n: u32) {
+        let at = self.entries.len() as u32;
+        self.trees.push((n, at, at));
+    }
 }
 
 impl TreeGraph {
@@ -339,35 +397,24 @@ impl TreeGraph {
 
     /// An entry name.
     pub fn name(&self, id: u32) -> &[u8] {
-        &self.names[id as usize]
+        &self.names.list[id as usize]
     }
 
-    fn intern(&mut self, name: &[u8]) -> u32 {
-        if let Some(&id) = self.name_ids.get(name) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(name.into());
-        self.name_ids.insert(name.into(), id);
-        id
-    }
-
-    /// Adds a chunk of entries whose names are ids of `names`, and the
-    /// trees (number, start, end) that live in it.
-    fn add_chunk(
-        &mut self,
-        names: &[Box<[u8]>],
-        mut entries: Vec<Entry>,
-        trees: &[(u32, u32, u32)],
-    ) {
-        let remap: Vec<u32> = names.iter().map(|n| self.intern(n)).collect();
+    /// Adds a chunk's trees, its names mapped onto the graph's.
+    fn add_chunk(&mut self, chunk: Chunk) {
+        let Chunk {
+            names,
+            mut entries,
+            trees,
+        } = chunk;
+        let remap: Vec<u32> = names.list.iter().map(|n| self.names.intern(n)).collect();
         for e in &mut entries {
             e.name = remap[e.name as usize];
         }
         entries.shrink_to_fit();
         let chunk = self.chunks.len() as u32;
         self.chunks.push(entries);
-        for &(n, start, end) in trees {
+        for (n, start, end) in trees {
             let n = n as usize;
             if self.spans.len() <= n {
                 self.spans.resize(n + 1, NO_SPAN);
@@ -382,10 +429,9 @@ impl TreeGraph {
 #[derive(Default)]
 pub struct Decoded<M> {
     pub graph: TreeGraph,
-    /// The size of every blob decoded (matched or over the size limit).
+    /// The size of every blob decoded; those over the size limit were
+    /// not matched.
     pub blob_sizes: HashMap<u32, u64>,
-    /// Blobs over the size limit: decoded, not matched.
-    pub skipped: HashSet<u32>,
     /// What the matcher returned for each blob it matched in.
     pub found: HashMap<u32, M>,
     /// Every commit decoded.
@@ -402,14 +448,24 @@ pub struct CommitRecord {
     pub time: i64,
 }
 
+impl CommitRecord {
+    /// From a commit's raw bytes.
+    fn parse(data: &[u8], objects: &Objects) -> Result<CommitRecord, String> {
+        let c = gix::objs::CommitRef::from_bytes(data, gix::hash::Kind::Sha1)
+            .map_err(|e| e.to_string())?;
+        Ok(CommitRecord {
+            tree: objects.number(&c.tree()),
+            parents: c.parents().map(|p| objects.number(&p)).collect(),
+            time: c.committer().map(|s| s.seconds()).unwrap_or_default(),
+        })
+    }
+}
+
 /// What one worker of a pack traversal recorded; merged at the end.
 #[derive(Default)]
 struct Recorded<M> {
-    names: Vec<Box<[u8]>>,
-    entries: Vec<Entry>,
-    trees: Vec<(u32, u32, u32)>,
+    trees: Chunk,
     blobs: Vec<(u32, u64)>,
-    skipped: Vec<u32>,
     found: Vec<(u32, M)>,
     commits: Vec<(u32, CommitRecord)>,
 }
@@ -430,7 +486,6 @@ struct Shared<'a, M> {
 struct Worker<'a, M: Default> {
     shared: &'a Shared<'a, M>,
     recorded: Recorded<M>,
-    name_ids: foldhash::HashMap<Box<[u8]>, u32>,
 }
 
 impl<M: Default> Clone for Worker<'_, M> {
@@ -455,7 +510,6 @@ impl<'a, M: Default> Worker<'a, M> {
         Worker {
             shared,
             recorded: Recorded::default(),
-            name_ids: Default::default(),
         }
     }
 
@@ -471,16 +525,16 @@ impl<'a, M: Default> Worker<'a, M> {
         }
         let n = objects.bases[pack] + i;
         match kind {
+            // A tree or commit that does not parse is left out here, so
+            // that the one-by-one reader reports it.
             gix::objs::Kind::Tree => {
-                self.tree(n, data);
+                let _ = self.recorded.trees.add_tree(n, data, objects);
                 (self.shared.tick)(0);
             }
             gix::objs::Kind::Blob => {
                 let size = data.len() as u64;
                 self.recorded.blobs.push((n, size));
-                if size > self.shared.max_size {
-                    self.recorded.skipped.push(n);
-                } else {
+                if size <= self.shared.max_size {
                     if let Some(found) = (self.shared.scan)(data) {
                         self.recorded.found.push((n, found));
                     }
@@ -488,13 +542,7 @@ impl<'a, M: Default> Worker<'a, M> {
                 (self.shared.tick)(size);
             }
             gix::objs::Kind::Commit => {
-                // One that does not parse is read again, and reported, by git2.
-                if let Ok(c) = gix::objs::CommitRef::from_bytes(data, gix::hash::Kind::Sha1) {
-                    let record = CommitRecord {
-                        tree: objects.number(&c.tree()),
-                        parents: c.parents().map(|p| objects.number(&p)).collect(),
-                        time: c.committer().map(|s| s.seconds()).unwrap_or_default(),
-                    };
+                if let Ok(record) = CommitRecord::parse(data, objects) {
                     self.recorded.commits.push((n, record));
                 }
                 (self.shared.tick)(0);
@@ -502,51 +550,17 @@ impl<'a, M: Default> Worker<'a, M> {
             gix::objs::Kind::Tag => (self.shared.tick)(0),
         }
     }
-
-    /// Records a tree's entries. A tree that does not parse is left out,
-    /// so that the one-by-one reader reports it.
-    fn tree(&mut self, n: u32, data: &[u8]) {
-        let start = self.recorded.entries.len();
-        for entry in gix::objs::TreeRefIter::from_bytes(data, gix::hash::Kind::Sha1) {
-            let Ok(entry) = entry else {
-                self.recorded.entries.truncate(start);
-                return;
-            };
-            let child = if entry.mode.is_tree() {
-                Child::Tree(self.shared.objects.number(entry.oid))
-            } else if entry.mode.is_commit() {
-                continue;
-            } else {
-                Child::Blob(self.shared.objects.number(entry.oid))
-            };
-            let name = self.name(entry.filename.as_ref());
-            self.recorded.entries.push(Entry::new(name, child));
-        }
-        let end = self.recorded.entries.len();
-        self.recorded.trees.push((n, start as u32, end as u32));
-    }
-
-    fn name(&mut self, name: &[u8]) -> u32 {
-        if let Some(&id) = self.name_ids.get(name) {
-            return id;
-        }
-        let id = self.recorded.names.len() as u32;
-        self.recorded.names.push(name.into());
-        self.name_ids.insert(name.into(), id);
-        id
-    }
 }
 
-/// Decodes every object of every pack once, in parallel: records trees,
-/// matches blobs with `scan`, keeping what it returns (blobs over
-/// `max_size` are counted, not matched) and calls `tick` once per object with the blob's size (0 for
-/// other objects). A pack that fails to decode is reported; what it did
+/// Decodes every object of every pack once, on all workers: records trees
+/// and commits, matches blobs with `scan`, keeping what it returns (blobs
+/// over `max_size` are counted, not matched), and calls `tick` once per
+/// object with the blob's size (0 for other objects). A pack that fails to decode is reported; what it did
 /// not give is read one by one later. Each pack's data is unmapped once
 /// it has been read.
 pub fn decode_packs<M: Default + Send>(
     objects: &mut Objects,
     max_size: u64,
-    threads: usize,
     scan: &(dyn Fn(&[u8]) -> Option<M> + Sync),
     tick: &(dyn Fn(u64) + Sync),
 ) -> Decoded<M> {
@@ -581,7 +595,7 @@ pub fn decode_packs<M: Default + Send>(
                 &mut gix::progress::Discard,
                 &AtomicBool::new(false),
                 pack::index::traverse::with_index::Options {
-                    thread_limit: Some(threads.max(1)),
+                    thread_limit: Some(rayon::current_num_threads()),
                     // Objects are identified by the index; a damaged object
                     // fails to inflate or to parse, and is then reported by
                     // the one-by-one reader.
@@ -600,9 +614,8 @@ pub fn decode_packs<M: Default + Send>(
         recorded.extend(shared.done.into_inner().unwrap_or_else(|e| e.into_inner()));
     }
     for r in recorded {
-        decoded.graph.add_chunk(&r.names, r.entries, &r.trees);
+        decoded.graph.add_chunk(r.trees);
         decoded.blob_sizes.extend(r.blobs);
-        decoded.skipped.extend(r.skipped);
         decoded.found.extend(r.found);
         decoded.commits.extend(r.commits);
     }
@@ -659,11 +672,12 @@ pub struct CommitShape {
 /// The commits reachable from `tips`, parents before children and, among
 /// commits whose parents are all listed, the oldest (by committer time)
 /// first; with each commit's shape. Commits come from the packs' `decoded`
-/// commits, else are read with git2. A missing commit is reported and its
+/// commits, else are read one by one. A missing commit is reported and its
 /// ancestry cut; the parents of a shallow clone's boundary are left out.
 pub fn walk_commits(
     repo: &Repository,
     objects: &Objects,
+    handles: &Handles,
     mut decoded: HashMap<u32, CommitRecord>,
     tips: &[Oid],
     errors: &mut Vec<(String, String)>,
@@ -681,7 +695,8 @@ pub fn walk_commits(
         }
         let record = match decoded.remove(&n) {
             Some(r) => Ok(r),
-            None => read_commit(repo, objects, n),
+            None => read_object(handles, objects.id(n), gix::objs::Kind::Commit)
+                .and_then(|data| CommitRecord::parse(&data, objects)),
         };
         match record {
             Ok(mut record) => {
@@ -751,17 +766,15 @@ pub fn walk_commits(
     (commits, shapes)
 }
 
-/// A commit that no pack gave, read with git2.
-fn read_commit(repo: &Repository, objects: &Objects, n: u32) -> Result<CommitRecord, String> {
-    let id = to_git2(&objects.id(n));
-    let c = repo
-        .find_commit(id)
-        .map_err(|e| format!("missing: {}", e.message()))?;
-    Ok(CommitRecord {
-        tree: objects.number(&to_gix(c.tree_id())),
-        parents: c.parent_ids().map(|p| objects.number(&to_gix(p))).collect(),
-        time: c.committer().when().seconds(),
-    })
+/// The raw bytes of an object that no pack traversal gave.
+fn read_object(handles: &Handles, id: ObjectId, kind: gix::objs::Kind) -> Result<Vec<u8>, String> {
+    let object = handles
+        .with(|repo| repo.find_object(id).map(|o| o.detach()))
+        .map_err(|e| format!("missing: {e}"))?;
+    if object.kind != kind {
+        return Err(format!("{id} is a {}, not a {kind}", object.kind));
+    }
+    Ok(object.data)
 }
 
 /// Every distinct blob reachable from `commits`, walking `graph` (the trees
@@ -771,12 +784,12 @@ fn read_commit(repo: &Repository, objects: &Objects, n: u32) -> Result<CommitRec
 /// distinct trees, not commits × files; the order is fixed, so the result
 /// does not depend on the number of threads.
 pub fn enumerate(
-    repo: &Repository,
     objects: &Objects,
+    handles: &Handles,
     graph: TreeGraph,
     commits: Vec<Oid>,
     shapes: Vec<CommitShape>,
-) -> Result<Enumeration, String> {
+) -> Enumeration {
     let mut en = Enumeration {
         commits,
         shapes,
@@ -793,16 +806,11 @@ pub fn enumerate(
             }
         }
     }
-    let mut reader = None;
     while !level.is_empty() {
         let missing: Vec<&(u32, Vec<u8>)> =
             level.iter().filter(|(t, _)| !en.graph.has(*t)).collect();
         if !missing.is_empty() {
-            let reader = match &mut reader {
-                Some(r) => r,
-                None => reader.insert(TreeReaders::new(repo.path())?),
-            };
-            reader.decode(objects, &mut en, &missing);
+            read_trees(objects, handles, &mut en, &missing);
         }
         let mut next = Vec::new();
         for (tree, prefix) in &level {
@@ -837,7 +845,7 @@ pub fn enumerate(
         }
         level = next;
     }
-    Ok(en)
+    en
 }
 
 /// Marks object `n` visited; whether it was not before.
@@ -849,93 +857,35 @@ fn visit(visited: &mut Vec<bool>, n: u32) -> bool {
     !std::mem::replace(&mut visited[n], true)
 }
 
-/// Decodes trees one by one with `gix`, one handle per worker, each with a
-/// delta-base cache: for trees that no pack traversal gave.
-struct TreeReaders {
-    handles: Vec<Mutex<(gix::Repository, Vec<u8>)>>,
-}
-
-/// A decoded tree: entry names in one buffer; per entry the name's range
-/// and the child (`None` for a submodule).
-type DecodedTree = (Vec<u8>, Vec<(u32, u32, Option<(bool, ObjectId)>)>);
-
-impl TreeReaders {
-    fn new(git_dir: &Path) -> Result<TreeReaders, String> {
-        let shared = gix::open(git_dir)
-            .map_err(|e| format!("{}: cannot open repository: {e}", git_dir.display()))?
-            .into_sync();
-        let handles = (0..rayon::current_num_threads())
-            .map(|_| {
-                let mut repo = shared.to_thread_local();
-                let cap = 16 << 20;
-                repo.objects.set_pack_cache(move || {
-                    Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(cap))
-                });
-                Mutex::new((repo, Vec::new()))
-            })
-            .collect();
-        Ok(TreeReaders { handles })
-    }
-
-    /// Decodes `trees` and records them in the graph; a tree that cannot
-    /// be read is reported at its path and recorded as empty.
-    fn decode(&mut self, objects: &Objects, en: &mut Enumeration, trees: &[&(u32, Vec<u8>)]) {
-        let decoded: Vec<Result<DecodedTree, String>> = trees
-            .par_iter()
-            .map(|(n, _)| {
-                let slot = rayon::current_thread_index().unwrap_or(0) % self.handles.len();
-                let mut handle = self.handles[slot].lock().unwrap_or_else(|e| e.into_inner());
-                let (repo, buffer) = &mut *handle;
-                read_tree(repo, buffer, objects.id(*n))
-            })
-            .collect();
-        let mut names: Vec<Box<[u8]>> = Vec::new();
-        let mut entries = Vec::new();
-        let mut spans = Vec::new();
-        for ((n, prefix), tree) in trees.iter().zip(decoded) {
-            let start = entries.len() as u32;
-            match tree {
-                Ok((buffer, list)) => {
-                    for (from, to, child) in list {
-                        let Some((is_tree, id)) = child else { continue };
-                        let number = objects.number(&id);
-                        names.push(buffer[from as usize..to as usize].into());
-                        let child = if is_tree {
-                            Child::Tree(number)
-                        } else {
-                            Child::Blob(number)
-                        };
-                        entries.push(Entry::new(names.len() as u32 - 1, child));
-                    }
-                }
-                Err(e) => en.errors.push((display(prefix), e)),
-            }
-            spans.push((*n, start, entries.len() as u32));
+/// Reads `trees` (with their paths) that no pack traversal gave, in
+/// parallel, and records them in the graph; a tree that cannot be read is
+/// reported at its path and recorded as empty.
+fn read_trees(
+    objects: &Objects,
+    handles: &Handles,
+    en: &mut Enumeration,
+    trees: &[&(u32, Vec<u8>)],
+) {
+    let read: Vec<Result<Vec<u8>, String>> = trees
+        .par_iter()
+        .map(|(n, _)| read_object(handles, objects.id(*n), gix::objs::Kind::Tree))
+        .collect();
+    let mut chunk = Chunk::default();
+    for ((n, prefix), data) in trees.iter().zip(read) {
+        let id = objects.id(*n);
+        let recorded = data
+            .map_err(|e| format!("cannot read tree {id}: {e}"))
+            .and_then(|data| {
+                chunk
+                    .add_tree(*n, &data, objects)
+                    .map_err(|e| format!("corrupt tree {id}: {e}"))
+            });
+        if let Err(e) = recorded {
+            en.errors.push((display(prefix), e));
+            chunk.add_empty(*n);
         }
-        en.graph.add_chunk(&names, entries, &spans);
     }
-}
-
-fn read_tree(
-    repo: &gix::Repository,
-    buffer: &mut Vec<u8>,
-    id: ObjectId,
-) -> Result<DecodedTree, String> {
-    use gix::prelude::FindExt;
-    let iter = repo
-        .objects
-        .find_tree_iter(&id, buffer)
-        .map_err(|e| format!("cannot read tree {id}: {e}"))?;
-    let mut names = Vec::new();
-    let mut list = Vec::new();
-    for entry in iter {
-        let entry = entry.map_err(|e| format!("corrupt tree {id}: {e}"))?;
-        let start = names.len() as u32;
-        names.extend_from_slice(entry.filename.as_ref());
-        let child = (!entry.mode.is_commit()).then(|| (entry.mode.is_tree(), entry.oid.to_owned()));
-        list.push((start, names.len() as u32, child));
-    }
-    Ok((names, list))
+    en.graph.add_chunk(chunk);
 }
 
 #[cfg(test)]
@@ -951,23 +901,46 @@ mod tests {
         assert_eq!(Entry::new(7, Child::Blob(0)).name(), 7);
     }
 
+    /// A raw tree object: (mode, name, id filled with one byte) per entry.
+    fn raw_tree(entries: &[(&str, &str, u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (mode, name, fill) in entries {
+            out.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            out.extend_from_slice(&[*fill; 20]);
+        }
+        out
+    }
+
     #[test]
-    fn graph_chunks_share_one_name_table() {
+    fn chunks_parse_trees_and_share_one_name_table() {
+        let objects = Objects::default();
+        let id = |fill: u8| objects.number(&ObjectId::from_bytes_or_panic(&[fill; 20]));
         let mut g = TreeGraph::default();
-        let a: Vec<Box<[u8]>> = vec![b"x.py".as_slice().into(), b"lib".as_slice().into()];
-        g.add_chunk(
-            &a,
-            vec![Entry::new(0, Child::Blob(9)), Entry::new(1, Child::Tree(4))],
-            &[(2, 0, 2), (4, 2, 2)],
-        );
-        let b: Vec<Box<[u8]>> = vec![b"lib".as_slice().into()];
-        g.add_chunk(&b, vec![Entry::new(0, Child::Tree(2))], &[(7, 0, 1)]);
+        let mut a = Chunk::default();
+        let tree = raw_tree(&[
+            ("100644", "x.py", 1),
+            ("40000", "lib", 2),
+            ("160000", "sub", 3),
+        ]);
+        a.add_tree(2, &tree, &objects).unwrap();
+        a.add_empty(4);
+        assert!(a.add_tree(8, b"40000 lib", &objects).is_err());
+        g.add_chunk(a);
+        let mut b = Chunk::default();
+        b.add_tree(7, &raw_tree(&[("40000", "lib", 2)]), &objects)
+            .unwrap();
+        g.add_chunk(b);
+
         let names =
             |t: u32| -> Vec<&[u8]> { g.entries(t).iter().map(|e| g.name(e.name())).collect() };
+        // The submodule is left out.
         assert_eq!(names(2), [b"x.py".as_slice(), b"lib"]);
         assert_eq!(names(7), [b"lib".as_slice()]);
         assert_eq!(g.entries(7)[0].name(), g.entries(2)[1].name());
+        assert_eq!(g.entries(2)[0].child(), Child::Blob(id(1)));
+        assert_eq!(g.entries(7)[0].child(), Child::Tree(id(2)));
         assert!(g.has(4) && g.entries(4).is_empty());
-        assert!(!g.has(3) && !g.has(100));
+        // A tree that did not parse is not recorded, so it is read again.
+        assert!(!g.has(8) && !g.has(3) && !g.has(100));
     }
 }
