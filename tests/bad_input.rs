@@ -195,18 +195,9 @@ fn corrupt_loose_object_is_an_error_entry() {
     write(p, "b.txt", format!("T='{}'\n", fake_token(7)).as_bytes());
     git(p, &["add", "-A"]);
     git(p, &["commit", "-qm", "c"]);
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD:a.txt"])
-        .current_dir(p)
-        .output()
-        .unwrap();
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let id = git(p, &["rev-parse", "HEAD:a.txt"]);
     let obj = p.join(".git/objects").join(&id[..2]).join(&id[2..]);
-    let mut perms = std::fs::metadata(&obj).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&obj, perms).unwrap();
-    std::fs::write(&obj, b"this is not zlib data").unwrap();
+    clobber(&obj, b"this is not zlib data");
     let (code, stdout, stderr) = run(p, &["history", "--no-progress", "--format", "json"]);
     no_panic(&stderr);
     assert_eq!(code, 1, "{stderr}");
@@ -296,17 +287,12 @@ fn corrupt_pack_index_stops_history_with_a_clear_error() {
         git(p, &["commit", "-qm", &format!("c{i}")]);
     }
     git(p, &["repack", "-adq"]);
-    let idx = std::fs::read_dir(p.join(".git/objects/pack"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "idx"))
-        .unwrap();
+    let idx = pack_files(p, "idx").remove(0);
     let mut bytes = std::fs::read(&idx).unwrap();
     // The offset table, which libgit2 would follow out of the pack.
     let offsets = bytes.len() - 40 - 4 * 15;
     bytes[offsets..offsets + 8].fill(0x7f);
-    std::fs::remove_file(&idx).unwrap();
-    std::fs::write(&idx, bytes).unwrap();
+    clobber(&idx, &bytes);
     for args in [
         &["history", "--no-progress"][..],
         &["history", "--no-progress", "--range", "HEAD~2..HEAD"],

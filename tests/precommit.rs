@@ -50,12 +50,19 @@ impl Sandbox {
             .unwrap()
     }
 
-    fn git(&self, args: &[&str]) -> Output {
-        self.cmd(Path::new("git"), args)
+    /// A git command that must succeed.
+    fn git(&self, args: &[&str]) {
+        let out = self.cmd(Path::new("git"), args);
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
+    /// `git commit`, which the hook may block.
     fn commit(&self, message: &str) -> (bool, String) {
-        let out = self.git(&["commit", "-m", message]);
+        let out = self.cmd(Path::new("git"), &["commit", "-m", message]);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -77,12 +84,7 @@ fn sandbox(hook_id: &str) -> Option<Sandbox> {
         return None;
     };
     let this = env!("CARGO_MANIFEST_DIR");
-    let rev = Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(this)
-        .output()
-        .unwrap();
-    let rev = String::from_utf8_lossy(&rev.stdout).trim().to_string();
+    let rev = git(Path::new(this), &["rev-parse", "HEAD"]);
     let home = tempfile::tempdir().unwrap();
     let repo = home.path().join("project");
     std::fs::create_dir(&repo).unwrap();
@@ -92,7 +94,7 @@ fn sandbox(hook_id: &str) -> Option<Sandbox> {
         _home: home,
         pre_commit,
     };
-    assert!(sb.git(&["init", "-q", "-b", "main"]).status.success());
+    sb.git(&["init", "-q", "-b", "main"]);
     write(
         &sb.repo,
         ".pre-commit-config.yaml",

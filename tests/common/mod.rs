@@ -139,3 +139,22 @@ pub fn sarif_schema_errors(sarif: &Value) -> Vec<String> {
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect()
 }
+
+/// The files of `.git/objects/pack` in the repository at `dir` whose
+/// extension is `ext` (`pack`, `idx`).
+pub fn pack_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir.join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect()
+}
+
+/// Overwrites a file git made read-only (an object, a pack, an index).
+pub fn clobber(path: &Path, bytes: &[u8]) {
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(path, perms).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
