@@ -37,9 +37,9 @@ peer_bin() {
   path="$(python3 -c "$py_helper" 2>/dev/null || true)"
   if [[ -n "$path" && -x "$path" ]]; then printf '%s\n' "$path"; return 0; fi
   path="$(command -v "$name" || true)"
-  if [[ -n "$path" ]] && head -c 4 "$path" | grep -q 'ELF'; then printf '%s\n' "$path"; return 0; fi
-  [[ -n "$path" ]] && { printf '%s\n' "$path"; return 0; }
-  return 1
+  [[ -n "$path" ]] || return 1
+  head -c 4 "$path" | grep -q 'ELF' || log "$name: $path is not a native binary (a launcher?): its start-up is timed too"
+  printf '%s\n' "$path"
 }
 
 KF_HELPER='import kingfisher; print(kingfisher.get_binary_path())'
@@ -67,9 +67,8 @@ find_peers() {
 # Prints a tool's version line, or "?" when it cannot say.
 version_of() {
   case "$1" in
-    hfleaks) "$2" --version 2>/dev/null | head -n1 || echo "?" ;;
-    kingfisher) "$2" --version 2>/dev/null | head -n1 || echo "?" ;;
     gitleaks) "$2" version 2>/dev/null | head -n1 || echo "?" ;;
+    *) "$2" --version 2>/dev/null | head -n1 || echo "?" ;;
   esac
 }
 

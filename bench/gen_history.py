@@ -226,7 +226,7 @@ def main():
             fork_state = ({p: [e, list(b)] for p, (e, b) in files.items()}, list(order))
 
     # 3. An unmerged branch forked at 80%, with one token of its own.
-    main_files, main_order = files, order
+    main_files = files
     files, order = fork_state
     live_cache["n"] = -1
     parent = fork_mark

@@ -55,7 +55,6 @@ def main():
     total = 0
     files = 0
     hub_files = 0
-    token_slots = []  # (path, ext, text) of files that will receive a token
     plan = []
     while total < args.bytes:
         size = int(min(MAX_FILE, max(200, rng.lognormvariate(math.log(22_000), 1.15))))

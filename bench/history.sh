@@ -36,8 +36,10 @@ else
   rm -rf "$REPO" "$REPO.tmp" "$STATS" "$BENCH_DIR/history.params"
   git init --quiet "$REPO.tmp"
   git -C "$REPO.tmp" config gc.auto 0
+  # The generator's summary goes to stderr, kept in history-gen.json; shown if it fails.
   python3 "$BENCH_SRC/gen_history.py" --seed "$SEED" --commits "$COMMITS" --files "$NFILES" --tokens "$TOKENS" \
-    2>"$BENCH_DIR/history-gen.json" | git -C "$REPO.tmp" fast-import --quiet
+    2>"$BENCH_DIR/history-gen.json" | git -C "$REPO.tmp" fast-import --quiet ||
+    { log "repository: generation failed:"; cat "$BENCH_DIR/history-gen.json" >&2; exit 1; }
   git -C "$REPO.tmp" symbolic-ref HEAD refs/heads/main
   log "repository: repacking (git repack -a -d -f --depth=50 --window=10, as gc does for a fresh clone)"
   git -C "$REPO.tmp" repack -a -d -f -q --depth=50 --window=10

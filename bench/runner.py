@@ -5,8 +5,8 @@
     runner.py history --input REPO --bytes N --blobs N --commits N ...
 
 Used by bench/scan.sh and bench/history.sh; they prepare the input and find
-the binaries. Each tool runs once untimed (warm-up: page cache, Kingfisher's
-compiled rule cache), then RUNS times, interleaved round by round with the
+the binaries. Each tool runs --warmup times untimed (page cache,
+Kingfisher's compiled rule cache), then --runs times, interleaved round by round with the
 starting tool rotated, so a slow phase of the machine hits every tool alike.
 
 Wall time is measured around fork/exec/wait; peak RSS is `ru_maxrss` from
@@ -62,8 +62,14 @@ def count_findings(tool, path):
     return len(items), sum(1 for x in items if "huggingface" in str(x.get("RuleID", "")).lower())
 
 
-def run_once(cmd, log_path):
-    """Run cmd; return (wall seconds, CPU seconds, peak RSS bytes, exit code)."""
+def run_once(cmd, log_path, report_path):
+    """Run cmd; return (wall seconds, CPU seconds, peak RSS bytes, exit code).
+    The report of an earlier run is removed first, so that a run that writes
+    none is not counted with its predecessor's findings."""
+    try:
+        os.remove(report_path)
+    except FileNotFoundError:
+        pass
     with open(log_path, "wb") as log:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
@@ -102,9 +108,9 @@ def main():
 
     for name, cmd in tools:
         print(f"  {name:<10} {' '.join(cmd)}", flush=True)
-    for w in range(args.warmup):
+    for _ in range(args.warmup):
         for name, cmd in tools:
-            wall, cpu, rss, code = run_once(cmd, os.path.join(args.out_dir, f"{name}.{args.mode}.log"))
+            wall, cpu, rss, code = run_once(cmd, os.path.join(args.out_dir, f"{name}.{args.mode}.log"), out(name))
             print(f"  warm-up    {name:<10} {wall:7.2f} s  cpu {cpu:7.2f} s  {rss / MiB:7.1f} MiB  exit {code}",
                   flush=True)
 
@@ -115,7 +121,7 @@ def main():
         k = r % len(tools)
         for name, cmd in tools[k:] + tools[:k]:
             log = os.path.join(args.out_dir, f"{name}.{args.mode}.log")
-            wall, cpu, rss, code = run_once(cmd, log)
+            wall, cpu, rss, code = run_once(cmd, log, out(name))
             total, hf = count_findings(name, out(name))
             print(f"  run {r + 1}/{args.runs}  {name:<10} {wall:7.2f} s  cpu {cpu:7.2f} s  {rss / MiB:7.1f} MiB  exit {code}"
                   f"  findings {total if total is not None else '?'}", flush=True)

@@ -13,10 +13,11 @@
 #   HFLEAKS_SARIF         SARIF report path (default: hfleaks.sarif)
 #   HFLEAKS_JSON          JSON report path (default: hfleaks.json)
 # GitHub: GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_SHA, GITHUB_OUTPUT.
-# GitLab: GITLAB_CI, CI_PIPELINE_SOURCE, CI_MERGE_REQUEST_DIFF_BASE_SHA,
+# GitLab: GITLAB_CI, CI_MERGE_REQUEST_DIFF_BASE_SHA,
 #         CI_COMMIT_BEFORE_SHA, CI_COMMIT_SHA.
 # Outputs: "range" (empty for a full scan), "findings", "exit-code",
-# "sarif", "json", written to $GITHUB_OUTPUT when set and printed.
+# "sarif", "json" (each empty when that report was not written), written
+# to $GITHUB_OUTPUT when set and printed.
 set -euo pipefail
 
 hfleaks=${HFLEAKS:-hfleaks}
@@ -74,7 +75,7 @@ if [ -n "$base" ] && [ "$base" != "$zero" ]; then
     log "commit $base or $head is not in the clone (fetch with full depth: actions/checkout fetch-depth: 0, GIT_DEPTH: 0); scanning the whole history instead"
   fi
 elif [ -n "$head" ] && [ "${HFLEAKS_FULL_HISTORY:-false}" != "true" ]; then
-  log "first push of this branch (no previous commit): scanning the whole history"
+  log "no base commit (first push of a branch, or an event without one): scanning the whole history"
 fi
 
 args=(history "$repo" --no-progress -o "$sarif" -o "$json")
@@ -103,6 +104,6 @@ out() {
 out range "$range"
 out findings "$findings"
 out exit-code "$code"
-out sarif "$sarif"
-out json "$json"
+out sarif "$([ -f "$sarif" ] && printf '%s' "$sarif")"
+out json "$([ -f "$json" ] && printf '%s' "$json")"
 exit "$code"
