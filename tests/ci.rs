@@ -16,8 +16,6 @@ fn repo() -> (tempfile::TempDir, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     git(p, &["init", "-q", "-b", "main"]);
-    git(p, &["config", "user.name", "CI"]);
-    git(p, &["config", "user.email", "ci@example.com"]);
     let mut ids = Vec::new();
     for (file, content, msg) in [
         ("old.py", format!("T='{}'\n", fake_token(1)), "old leak"),
