@@ -1,12 +1,14 @@
 //! Command-line definitions (clap derive) and nothing else: every flag is
-//! defined and documented here, once.
+//! defined and documented here, once; flags that several commands take are
+//! groups flattened into each. `commands::resolve` turns them into a
+//! `config::RunConfig`; nothing else reads these types.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::{Depth, FailOn};
 use crate::report::Format;
-use crate::verify::{Depth, FailOn};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,16 +46,32 @@ pub enum Command {
 pub enum RulesAction {
     /// Print each rule's id, severity and description.
     List {
-        /// Also load rules from this file or directory of *.toml files.
-        #[arg(long = "rules", value_name = "FILE_OR_DIR")]
-        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RulesArgs,
     },
-    /// Check every rule against its own positive and negative examples.
+    /// Check every rule (built-in and --rules) against its own positive and
+    /// negative examples.
     Test {
-        /// Also load (and test) rules from this file or directory of *.toml files.
-        #[arg(long = "rules", value_name = "FILE_OR_DIR")]
-        rules: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RulesArgs,
     },
+}
+
+/// `--rules`, for every command that loads rules.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Also load rules from this file or directory of *.toml files.
+    #[arg(long = "rules", value_name = "FILE_OR_DIR")]
+    pub rules: Vec<PathBuf>,
+}
+
+/// `--max-file-size`, for every command that reads files or blobs.
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// Skip files and blobs larger than this (bytes, or with K/M/G suffix:
+    /// 50M, 1GiB).
+    #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
+    pub max_file_size: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,9 +106,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Vec<PathBuf>,
 
-    /// Also load rules from this file or directory of *.toml files.
-    #[arg(long = "rules", value_name = "FILE_OR_DIR")]
-    pub rules: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RulesArgs,
 
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -209,9 +226,8 @@ pub struct ScanArgs {
     #[arg(short = 'L', long)]
     pub follow: bool,
 
-    /// Skip files larger than this (bytes, or with K/M/G suffix: 50M, 1GiB).
-    #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
-    pub max_file_size: u64,
+    #[command(flatten)]
+    pub size: SizeArgs,
 
     #[command(flatten)]
     pub report: ReportArgs,
@@ -235,9 +251,8 @@ pub struct HistoryArgs {
     #[arg(long)]
     pub messages: bool,
 
-    /// Skip blobs larger than this (bytes, or with K/M/G suffix).
-    #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size)]
-    pub max_file_size: u64,
+    #[command(flatten)]
+    pub size: SizeArgs,
 
     #[command(flatten)]
     pub report: ReportArgs,

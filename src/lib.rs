@@ -1,17 +1,20 @@
 //! hfleaks: finds leaked Hugging Face tokens in files, notebooks and git
 //! history. The binary is a thin layer over this library so that every
-//! stage can be tested on its own.
+//! stage can be tested on its own. Data flows one way:
+//! `sources` → `engine` (through `detect`) → `filter` → `verify` → `report`,
+//! wired by `commands`, with `ui` the one channel to the terminal.
 
-pub mod app;
 pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod detect;
 pub mod engine;
 pub mod filter;
 pub mod finding;
-pub mod history;
 pub mod notebook;
 pub mod provenance;
 pub mod report;
 pub mod rules;
 pub mod sources;
+pub mod ui;
 pub mod verify;

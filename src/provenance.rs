@@ -1,5 +1,7 @@
 //! Provenance for `history`: which commit introduced each token at which
-//! path, whether it is still at HEAD, and which commit removed it.
+//! path, whether it is still at HEAD, and which commit removed it — for a
+//! whole history ([`attribute`]) and for the commits of a range
+//! ([`attribute_range`]).
 //!
 //! Runs after matching and only looks for blobs that had a finding. It walks
 //! the tree graph recorded during enumeration (no object is decoded again),
@@ -12,7 +14,7 @@ use std::rc::Rc;
 use git2::{Oid, Repository};
 
 use crate::finding::Finding;
-use crate::sources::git::{commit_info, display};
+use crate::sources::git::{Change, commit_info, display};
 use crate::sources::objects::{Child, Enumeration, TreeGraph};
 
 /// (token, path), both interned.
@@ -25,7 +27,7 @@ pub fn attribute(
     repo: &Repository,
     en: &Enumeration,
     blobs: &HashMap<Oid, Vec<Finding>>,
-) -> (Vec<Finding>, Vec<(String, String)>) {
+) -> Vec<Finding> {
     let commits = &en.commits;
     let interesting: Vec<bool> = en.blobs.iter().map(|b| blobs.contains_key(&b.id)).collect();
     let mut walker = Walker {
@@ -38,7 +40,6 @@ pub fn attribute(
         set_memo: HashMap::new(),
         tokens: Interner::default(),
         paths: Interner::default(),
-        errors: Vec::new(),
     };
     // The key set of each commit, by position in `commits`.
     let mut sets: Vec<Rc<HashSet<Key>>> = Vec::with_capacity(commits.len());
@@ -136,7 +137,67 @@ pub fn attribute(
         }
         findings.push(finding);
     }
-    (findings, walker.errors)
+    findings
+}
+
+/// A finding of a range audit, with the commits that introduced and
+/// removed its token (to be looked up by the caller).
+#[derive(Debug)]
+pub struct RangeFinding {
+    /// At the path of the change that introduced it.
+    pub finding: Finding,
+    pub commit: Oid,
+    /// Still in the range's tip at that path.
+    pub at_tip: bool,
+    /// The first later change of the range that left the path without it.
+    pub removed_in: Option<Oid>,
+}
+
+/// Attributes the findings of the blobs a range's `changes` (oldest first)
+/// added. A token that the changed file already held before the change
+/// (an old token in an edited or moved file) is not the range's doing;
+/// each token is reported once per path. `contains(blob, secret)` says
+/// whether a blob holds a secret (no blob: no), `at_tip(path, secret)`
+/// whether the range's tip still has it at that path.
+pub fn attribute_range(
+    changes: &[Change],
+    found: &HashMap<Oid, Vec<Finding>>,
+    contains: &dyn Fn(Option<Oid>, &[u8]) -> bool,
+    at_tip: &dyn Fn(&str, &[u8]) -> bool,
+) -> Vec<RangeFinding> {
+    let mut out = Vec::new();
+    let mut reported = HashSet::new();
+    for (i, change) in changes.iter().enumerate() {
+        let Some(list) = change.new.and_then(|id| found.get(&id)) else {
+            continue;
+        };
+        for f in list {
+            let secret = f.secret.as_bytes();
+            if contains(change.old, secret)
+                || !reported.insert((f.secret_sha256.clone(), change.path.clone()))
+            {
+                continue;
+            }
+            let mut finding = f.clone();
+            finding.path = change.path.clone();
+            let still = at_tip(&change.path, secret);
+            let removed_in = if still {
+                None
+            } else {
+                changes[i + 1..]
+                    .iter()
+                    .find(|c| c.path == change.path && !contains(c.new, secret))
+                    .map(|c| c.commit)
+            };
+            out.push(RangeFinding {
+                finding,
+                commit: change.commit,
+                at_tip: still,
+                removed_in,
+            });
+        }
+    }
+    out
 }
 
 #[derive(Default)]
@@ -180,7 +241,6 @@ struct Walker<'a> {
     set_memo: HashMap<u32, KeySet>,
     tokens: Interner,
     paths: Interner,
-    errors: Vec<(String, String)>,
 }
 
 impl Walker<'_> {

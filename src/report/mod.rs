@@ -1,9 +1,12 @@
 //! Renders a [`Report`] for people (text) and machines (JSON, JSONL,
-//! SARIF), and writes it to stdout or, atomically, to a file. The only
-//! module that writes user-facing output.
+//! SARIF), and writes it to stdout (through `ui`) or, atomically, to a
+//! file; also the summary line and the rule listings. Every rendering
+//! lives here.
 
 pub mod json;
+pub mod rules;
 pub mod sarif;
+pub mod summary;
 pub mod text;
 
 use std::io::{self, Write};
@@ -11,8 +14,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::config::OutputConfig;
 use crate::finding::Report;
 use crate::rules::Rule;
+use crate::ui;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -53,6 +58,33 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io:
         Format::Jsonl => json::write_lines(report, out),
         Format::Sarif => sarif::write(report, opts.rules, out),
     }
+}
+
+/// Renders the report to each `-o FILE` (format from `--format`, else from
+/// the file's extension) or to standard output.
+pub fn emit(report: &Report, rules: &[Rule], output: &OutputConfig) -> Result<()> {
+    let fallback = output.format.unwrap_or(Format::Text);
+    for path in &output.files {
+        let format = match (output.files.len(), output.format) {
+            (1, Some(f)) => f,
+            _ => Format::for_path(path).unwrap_or(fallback),
+        };
+        let opts = RenderOptions {
+            format,
+            color: false,
+            rules,
+        };
+        write_file(path, report, &opts)?;
+    }
+    if output.files.is_empty() {
+        let opts = RenderOptions {
+            format: fallback,
+            color: output.color,
+            rules,
+        };
+        ui::stdout(|out| render(report, &opts, out)).context("cannot write to standard output")?;
+    }
+    Ok(())
 }
 
 /// Writes the rendered report to `path` atomically: a temporary file in the

@@ -3,9 +3,8 @@
 
 use std::io::{self, Write};
 
-use crate::finding::{Finding, Report};
+use crate::finding::{Exposure, Finding, Report, Status, TokenInfo, Verification};
 use crate::rules::{Rule, Severity};
-use crate::verify::{Exposure, Status, TokenInfo, Verification};
 
 struct Style {
     color: bool,

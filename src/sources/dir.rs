@@ -14,6 +14,7 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::{Sink, display_path};
 use crate::filter::IGNORE_FILE;
+use crate::finding::{Origin, ScanError};
 
 /// How to walk.
 #[derive(Debug, Clone)]
@@ -39,8 +40,10 @@ pub fn scan_paths(roots: &[PathBuf], opts: &WalkOptions, sink: &dyn Sink) -> Wal
     let skipped = AtomicU64::new(0);
     for root in roots {
         if let Err(e) = std::fs::metadata(root) {
-            let path = display_path(root);
-            sink.error(&path, format!("cannot scan: {}", io_reason(&e)));
+            sink.error(ScanError::new(
+                display_path(root),
+                format!("cannot scan: {}", io_reason(&e)),
+            ));
             continue;
         }
         let strip_dot = root == Path::new(".");
@@ -66,7 +69,7 @@ pub fn scan_paths(roots: &[PathBuf], opts: &WalkOptions, sink: &dyn Sink) -> Wal
                             Some(rest) if strip_dot => rest.to_string(),
                             _ => path,
                         };
-                        sink.error(&path, message);
+                        sink.error(ScanError::new(path, message));
                         return WalkState::Continue;
                     }
                 };
@@ -75,21 +78,21 @@ pub fn scan_paths(roots: &[PathBuf], opts: &WalkOptions, sink: &dyn Sink) -> Wal
                 if !is_file {
                     return WalkState::Continue;
                 }
-                let shown = shown_path(entry.path(), strip_dot);
+                let origin = Origin::File(shown_path(entry.path(), strip_dot));
                 match read_file(entry.path(), opts.max_file_size) {
-                    Ok(Some(content)) => {
+                    Ok(Ok(content)) => {
                         files.fetch_add(1, Ordering::Relaxed);
                         bytes.fetch_add(content.len() as u64, Ordering::Relaxed);
-                        sink.chunk(&shown, &content);
+                        sink.chunk(&origin, &content);
                     }
-                    Ok(None) => {
+                    Ok(Err(size)) => {
                         skipped.fetch_add(1, Ordering::Relaxed);
-                        sink.skipped(
-                            &shown,
-                            format!("larger than --max-file-size ({} bytes)", opts.max_file_size),
-                        );
+                        sink.skipped(&origin, size);
                     }
-                    Err(e) => sink.error(&shown, format!("cannot read: {}", io_reason(&e))),
+                    Err(e) => sink.error(ScanError::at(
+                        &origin,
+                        format!("cannot read: {}", io_reason(&e)),
+                    )),
                 }
                 WalkState::Continue
             })
@@ -113,20 +116,20 @@ fn shown_path(path: &Path, strip_dot: bool) -> String {
     display_path(path)
 }
 
-/// Reads a file unless it is larger than `max` bytes (then `Ok(None)`).
-fn read_file(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+/// Reads a file unless it is larger than `max` bytes (then its size).
+fn read_file(path: &Path, max: u64) -> std::io::Result<Result<Vec<u8>, u64>> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
     if len > max {
-        return Ok(None);
+        return Ok(Err(len));
     }
     let mut content = Vec::with_capacity(len as usize + 1);
     // Files can grow while we read; never read more than the limit.
     file.take(max + 1).read_to_end(&mut content)?;
     if content.len() as u64 > max {
-        return Ok(None);
+        return Ok(Err(content.len() as u64));
     }
-    Ok(Some(content))
+    Ok(Ok(content))
 }
 
 /// An I/O error as a short reason, without Rust's "(os error N)" noise.

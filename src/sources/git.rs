@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use git2::{ObjectType, Oid, Repository, Sort};
 use rayon::prelude::*;
 
-use crate::finding::CommitInfo;
-use crate::sources::escape_bytes;
+use crate::finding::{CommitInfo, Origin, ScanError};
+use crate::sources::{Sink, escape_bytes};
 
 /// A blob to scan, with the first path it was seen at (for messages and
 /// notebook detection; attribution is computed later, see `provenance`).
@@ -49,7 +49,7 @@ pub fn open(path: &Path) -> Result<Repository, String> {
 /// The commits every ref (branches, remote branches, tags, `refs/stash`,
 /// notes) and HEAD point at. Refs that cannot be resolved are reported;
 /// tags of trees or blobs are left out.
-pub fn tips(repo: &Repository, errors: &mut Vec<(String, String)>) -> Result<Vec<Oid>, String> {
+pub fn tips(repo: &Repository, errors: &mut Vec<ScanError>) -> Result<Vec<Oid>, String> {
     let mut tips = Vec::new();
     let references = repo
         .references()
@@ -64,7 +64,10 @@ pub fn tips(repo: &Repository, errors: &mut Vec<(String, String)>) -> Result<Vec
                     reference.peel(ObjectType::Any).map(|o| o.kind()),
                     Ok(Some(ObjectType::Blob | ObjectType::Tree))
                 ) {
-                    errors.push((name, format!("cannot resolve ref: {}", e.message())));
+                    errors.push(ScanError::new(
+                        name,
+                        format!("cannot resolve ref: {}", e.message()),
+                    ));
                 }
             }
             Err(_) => {}
@@ -109,14 +112,6 @@ pub fn to_git2(id: &gix::oid) -> Oid {
 /// A repository path as text (escaped if not UTF-8).
 pub fn display(path: &[u8]) -> String {
     escape_bytes(path.strip_suffix(b"/").unwrap_or(path))
-}
-
-/// What reading blobs produced.
-pub trait BlobSink: Sync {
-    fn blob(&self, blob: &BlobRef, content: &[u8]);
-    fn error(&self, blob: &BlobRef, message: String);
-    fn skipped(&self, blob: &BlobRef, size: u64);
-    fn progress(&self, _bytes: u64) {}
 }
 
 /// Totals of a blob read.
@@ -167,7 +162,7 @@ pub fn read_blobs(
     handles: &Handles,
     blobs: &[BlobRef],
     max_size: u64,
-    sink: &dyn BlobSink,
+    sink: &dyn Sink,
 ) -> ReadStats {
     let order = handles.with(|repo| pack_order(repo, blobs));
     let read = AtomicU64::new(0);
@@ -179,25 +174,32 @@ pub fn read_blobs(
         handles.with(|repo| {
             for &i in run {
                 let blob = &blobs[i];
+                let origin = Origin::Blob {
+                    id: blob.id,
+                    path: Some(blob.path.clone()),
+                };
                 let id = to_gix(blob.id);
                 // The header first, so that a blob over --max-file-size is
                 // never inflated into memory (measured: a few percent of the read).
                 match repo.try_find_header(id) {
                     Ok(Some(h)) if h.size() > max_size => {
                         skipped.fetch_add(1, Ordering::Relaxed);
-                        sink.skipped(blob, h.size());
+                        sink.skipped(&origin, h.size());
                         continue;
                     }
                     Ok(Some(_)) => {}
                     Ok(None) => {
-                        sink.error(
-                            blob,
+                        sink.error(ScanError::new(
+                            &blob.path,
                             format!("blob {} is missing from the object database", blob.id),
-                        );
+                        ));
                         continue;
                     }
                     Err(e) => {
-                        sink.error(blob, format!("cannot read blob {}: {e}", blob.id));
+                        sink.error(ScanError::new(
+                            &blob.path,
+                            format!("cannot read blob {}: {e}", blob.id),
+                        ));
                         continue;
                     }
                 }
@@ -206,9 +208,12 @@ pub fn read_blobs(
                         read.fetch_add(1, Ordering::Relaxed);
                         bytes.fetch_add(obj.data.len() as u64, Ordering::Relaxed);
                         sink.progress(obj.data.len() as u64);
-                        sink.blob(blob, &obj.data);
+                        sink.chunk(&origin, &obj.data);
                     }
-                    Err(e) => sink.error(blob, format!("cannot read blob {}: {e}", blob.id)),
+                    Err(e) => sink.error(ScanError::new(
+                        &blob.path,
+                        format!("cannot read blob {}: {e}", blob.id),
+                    )),
                 }
             }
         })
@@ -261,37 +266,23 @@ pub fn commit_info(commit: &git2::Commit) -> CommitInfo {
     }
 }
 
-/// Formats a Unix time with a UTC offset as RFC 3339.
+/// A Unix time with a UTC offset as RFC 3339 (gix's strict ISO 8601).
 pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
-    let local = seconds + offset_minutes as i64 * 60;
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let sign = if offset_minutes < 0 { '-' } else { '+' };
-    let off = offset_minutes.unsigned_abs();
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-        off / 60,
-        off % 60
-    )
+    gix::date::Time::new(seconds, offset_minutes * 60)
+        .format_or_unix(gix::date::time::format::ISO8601_STRICT)
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// Hands the message of each of `commits` to the sink, in order. A commit
+/// that cannot be read was reported by the walk that listed it.
+pub fn messages(repo: &Repository, commits: &[Oid], sink: &dyn Sink) {
+    for &id in commits {
+        if let Ok(commit) = repo.find_commit(id) {
+            sink.chunk(
+                &Origin::CommitMessage { commit: id },
+                commit.message_bytes(),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

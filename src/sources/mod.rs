@@ -1,6 +1,8 @@
 //! Sources yield content with an origin; they know nothing about rules.
-//! Each source hands every chunk to a [`Sink`], from as many threads as it
-//! likes.
+//! Each source hands every chunk, named by its [`Origin`], to a [`Sink`],
+//! from as many threads as it likes; one sink (`detect::Collector`) turns
+//! what the engine matches into findings. A new source is a new file here
+//! that feeds a `Sink`, and a new `Origin` variant if none fits.
 
 pub mod dir;
 pub mod git;
@@ -9,17 +11,18 @@ pub mod staged;
 pub mod stdin;
 pub mod tokens;
 
-/// Problems met by a source: `(path, message)` pairs; the scan goes on.
-pub type Problems = Vec<(String, String)>;
+use crate::finding::{Origin, ScanError};
 
 /// Receives what a source produces.
 pub trait Sink: Sync {
-    /// One file's (or blob's) content, named by the path shown to the user.
-    fn chunk(&self, path: &str, content: &[u8]);
+    /// One chunk of content: a file's, a blob's, a commit message's.
+    fn chunk(&self, origin: &Origin, content: &[u8]);
     /// Something could not be read; the scan goes on.
-    fn error(&self, path: &str, message: String);
-    /// Something was deliberately left out (e.g. over `--max-file-size`).
-    fn skipped(&self, path: &str, reason: String);
+    fn error(&self, error: ScanError);
+    /// Something of `size` bytes was left out for being over `--max-file-size`.
+    fn skipped(&self, origin: &Origin, size: u64);
+    /// One more item done, `bytes` long (for a progress bar).
+    fn progress(&self, _bytes: u64) {}
 }
 
 /// A path as text: `/` separators, invalid UTF-8 bytes escaped as `\xNN`

@@ -24,6 +24,8 @@ use gix::ObjectId;
 use gix::odb::pack;
 use rayon::prelude::*;
 
+use crate::finding::{Origin, ScanError};
+use crate::sources::Sink;
 use crate::sources::git::{self, BlobRef, Handles, display, to_git2, to_gix};
 
 /// Every object of the repository, numbered: the objects of each pack by
@@ -51,7 +53,7 @@ impl Objects {
     /// The packs of the repository at `git_dir` and of its alternates.
     /// A pack that cannot be opened is reported; its objects are then read
     /// one by one, like loose objects.
-    pub fn open(git_dir: &Path, errors: &mut Vec<(String, String)>) -> Result<Objects, String> {
+    pub fn open(git_dir: &Path, errors: &mut Vec<ScanError>) -> Result<Objects, String> {
         let (mut indices, mut data) = (Vec::new(), Vec::new());
         for index in pack_indices(git_dir)? {
             match pack::Bundle::at(&index, gix::hash::Kind::Sha1) {
@@ -61,7 +63,7 @@ impl Objects {
                     data.push(bundle.pack);
                 }
                 Ok(_) => {}
-                Err(e) => errors.push((
+                Err(e) => errors.push(ScanError::new(
                     crate::sources::display_path(&index),
                     format!("cannot open pack: {e}; its objects are read one by one"),
                 )),
@@ -424,19 +426,16 @@ impl TreeGraph {
     }
 }
 
-/// What decoding the packs produced, by object number; `M` is what the
-/// caller's matcher made of a blob.
+/// What decoding the packs produced, by object number.
 #[derive(Default)]
-pub struct Decoded<M> {
+pub struct Decoded {
     pub graph: TreeGraph,
     /// The size of every blob decoded; those over the size limit were
     /// not matched.
     pub blob_sizes: HashMap<u32, u64>,
-    /// What the matcher returned for each blob it matched in.
-    pub found: HashMap<u32, M>,
     /// Every commit decoded.
     pub commits: HashMap<u32, CommitRecord>,
-    pub errors: Vec<(String, String)>,
+    pub errors: Vec<ScanError>,
 }
 
 /// What the commit walk needs of a commit.
@@ -463,38 +462,36 @@ impl CommitRecord {
 
 /// What one worker of a pack traversal recorded; merged at the end.
 #[derive(Default)]
-struct Recorded<M> {
+struct Recorded {
     trees: Chunk,
     blobs: Vec<(u32, u64)>,
-    found: Vec<(u32, M)>,
     commits: Vec<(u32, CommitRecord)>,
 }
 
 /// What the workers of a traversal share.
-struct Shared<'a, M> {
+struct Shared<'a> {
     objects: &'a Objects,
     pack: usize,
     max_size: u64,
-    scan: &'a (dyn Fn(&[u8]) -> Option<M> + Sync),
-    tick: &'a (dyn Fn(u64) + Sync),
-    done: Mutex<Vec<Recorded<M>>>,
+    sink: &'a dyn Sink,
+    done: Mutex<Vec<Recorded>>,
 }
 
 /// One worker of a pack traversal. gix clones the processor for each of
 /// its threads; each clone starts empty and hands what it recorded over
 /// when it is dropped.
-struct Worker<'a, M: Default> {
-    shared: &'a Shared<'a, M>,
-    recorded: Recorded<M>,
+struct Worker<'a> {
+    shared: &'a Shared<'a>,
+    recorded: Recorded,
 }
 
-impl<M: Default> Clone for Worker<'_, M> {
+impl Clone for Worker<'_> {
     fn clone(&self) -> Self {
         Worker::new(self.shared)
     }
 }
 
-impl<M: Default> Drop for Worker<'_, M> {
+impl Drop for Worker<'_> {
     fn drop(&mut self) {
         let recorded = std::mem::take(&mut self.recorded);
         self.shared
@@ -505,8 +502,8 @@ impl<M: Default> Drop for Worker<'_, M> {
     }
 }
 
-impl<'a, M: Default> Worker<'a, M> {
-    fn new(shared: &'a Shared<'a, M>) -> Self {
+impl<'a> Worker<'a> {
+    fn new(shared: &'a Shared<'a>) -> Self {
         Worker {
             shared,
             recorded: Recorded::default(),
@@ -529,41 +526,40 @@ impl<'a, M: Default> Worker<'a, M> {
             // that the one-by-one reader reports it.
             gix::objs::Kind::Tree => {
                 let _ = self.recorded.trees.add_tree(n, data, objects);
-                (self.shared.tick)(0);
+                self.shared.sink.progress(0);
             }
             gix::objs::Kind::Blob => {
                 let size = data.len() as u64;
                 self.recorded.blobs.push((n, size));
                 if size <= self.shared.max_size {
-                    if let Some(found) = (self.shared.scan)(data) {
-                        self.recorded.found.push((n, found));
-                    }
+                    // Paths are not known yet: the collector locates
+                    // notebook cells in every blob with a finding.
+                    let origin = Origin::Blob {
+                        id: to_git2(id),
+                        path: None,
+                    };
+                    self.shared.sink.chunk(&origin, data);
                 }
-                (self.shared.tick)(size);
+                self.shared.sink.progress(size);
             }
             gix::objs::Kind::Commit => {
                 if let Ok(record) = CommitRecord::parse(data, objects) {
                     self.recorded.commits.push((n, record));
                 }
-                (self.shared.tick)(0);
+                self.shared.sink.progress(0);
             }
-            gix::objs::Kind::Tag => (self.shared.tick)(0),
+            gix::objs::Kind::Tag => self.shared.sink.progress(0),
         }
     }
 }
 
 /// Decodes every object of every pack once, on all workers: records trees
-/// and commits, matches blobs with `scan`, keeping what it returns (blobs
-/// over `max_size` are counted, not matched), and calls `tick` once per
+/// and commits, hands each blob to `sink` (blobs over `max_size` are
+/// counted, not handed over), and tells the sink's progress once per
 /// object with the blob's size (0 for other objects). A pack that fails to decode is reported; what it did
 /// not give is read one by one later. Each pack's data is unmapped once
 /// it has been read.
-pub fn decode_packs<M: Default + Send>(
-    objects: &mut Objects,
-    max_size: u64,
-    scan: &(dyn Fn(&[u8]) -> Option<M> + Sync),
-    tick: &(dyn Fn(u64) + Sync),
-) -> Decoded<M> {
+pub fn decode_packs(objects: &mut Objects, max_size: u64, sink: &dyn Sink) -> Decoded {
     let mut decoded = Decoded::default();
     let mut recorded = Vec::new();
     let data = std::mem::take(&mut objects.data);
@@ -580,8 +576,7 @@ pub fn decode_packs<M: Default + Send>(
             objects,
             pack: k,
             max_size,
-            scan,
-            tick,
+            sink,
             done: Mutex::new(Vec::new()),
         };
         let result = {
@@ -606,7 +601,7 @@ pub fn decode_packs<M: Default + Send>(
             )
         };
         if let Err(e) = result {
-            decoded.errors.push((
+            decoded.errors.push(ScanError::new(
                 crate::sources::display_path(data.path()),
                 format!("cannot decode pack in one pass: {e}; reading its objects one by one"),
             ));
@@ -616,7 +611,6 @@ pub fn decode_packs<M: Default + Send>(
     for r in recorded {
         decoded.graph.add_chunk(r.trees);
         decoded.blob_sizes.extend(r.blobs);
-        decoded.found.extend(r.found);
         decoded.commits.extend(r.commits);
     }
     decoded
@@ -643,7 +637,7 @@ pub struct Enumeration {
     /// By object number: the index in `blobs`, or `u32::MAX`.
     blob_index: Vec<u32>,
     /// Problems met on the way (missing trees, unreadable commits).
-    pub errors: Vec<(String, String)>,
+    pub errors: Vec<ScanError>,
     /// The trees, for provenance without a second read.
     pub graph: TreeGraph,
     /// Per commit (same order as `commits`): its root tree, and its parents
@@ -680,7 +674,7 @@ pub fn walk_commits(
     handles: &Handles,
     mut decoded: HashMap<u32, CommitRecord>,
     tips: &[Oid],
-    errors: &mut Vec<(String, String)>,
+    errors: &mut Vec<ScanError>,
 ) -> (Vec<Oid>, Vec<CommitShape>) {
     let shallow: HashSet<u32> = git::shallow_commits(repo)
         .into_iter()
@@ -706,7 +700,9 @@ pub fn walk_commits(
                 stack.extend(record.parents.iter().copied());
                 known.insert(n, record);
             }
-            Err(message) => errors.push((format!("commit {}", objects.id(n)), message)),
+            Err(message) => {
+                errors.push(ScanError::new(format!("commit {}", objects.id(n)), message))
+            }
         }
     }
     // Kahn's algorithm: a commit is ready once its listed parents are out.
@@ -881,7 +877,7 @@ fn read_trees(
                     .map_err(|e| format!("corrupt tree {id}: {e}"))
             });
         if let Err(e) = recorded {
-            en.errors.push((display(prefix), e));
+            en.errors.push(ScanError::new(display(prefix), e));
             chunk.add_empty(*n);
         }
     }

@@ -8,20 +8,23 @@ use std::collections::HashSet;
 
 use git2::{Delta, DiffOptions, Repository};
 
-use crate::sources::Problems;
+use crate::finding::{Origin, ScanError};
+use crate::sources::Sink;
 use crate::sources::git::display;
 
-/// One staged file.
-pub struct StagedFile {
-    pub path: String,
-    pub content: Vec<u8>,
-    /// 1-based line numbers the change adds; `None` means the whole file
-    /// (a new file, or a binary file whose lines git does not diff).
-    pub added_lines: Option<HashSet<usize>>,
+/// Totals of the staged files read.
+#[derive(Debug, Default)]
+pub struct StagedStats {
+    pub files: u64,
+    pub bytes: u64,
 }
 
-/// The staged additions and modifications, and per-file problems.
-pub fn staged_files(repo: &Repository) -> Result<(Vec<StagedFile>, Problems), String> {
+/// Hands each staged addition or modification to the sink, as an
+/// [`Origin::Staged`] with the lines it adds (`None`: the whole file, for a
+/// new file or a binary one whose lines git does not diff). An index that
+/// cannot be compared with HEAD is an error; a file that cannot be read is
+/// reported to the sink.
+pub fn read(repo: &Repository, sink: &dyn Sink) -> Result<StagedStats, String> {
     let head_tree = match repo.head() {
         Ok(head) => Some(
             head.peel_to_tree()
@@ -39,17 +42,16 @@ pub fn staged_files(repo: &Repository) -> Result<(Vec<StagedFile>, Problems), St
     let diff = repo
         .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut opts))
         .map_err(|e| format!("cannot compare the index with HEAD: {}", e.message()))?;
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
+    let mut stats = StagedStats::default();
     for (i, delta) in diff.deltas().enumerate() {
         let path = display(delta.new_file().path_bytes().unwrap_or_default());
         match delta.status() {
             Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange => {
             }
             Delta::Conflicted => {
-                errors.push((
+                sink.error(ScanError::new(
                     path,
-                    "has merge conflicts: resolve and stage it, then commit".to_string(),
+                    "has merge conflicts: resolve and stage it, then commit",
                 ));
                 continue;
             }
@@ -58,10 +60,13 @@ pub fn staged_files(repo: &Repository) -> Result<(Vec<StagedFile>, Problems), St
         if delta.new_file().mode() == git2::FileMode::Commit {
             continue;
         }
-        let content = match repo.find_blob(delta.new_file().id()) {
-            Ok(blob) => blob.content().to_vec(),
+        let blob = match repo.find_blob(delta.new_file().id()) {
+            Ok(blob) => blob,
             Err(e) => {
-                errors.push((path, format!("cannot read staged content: {}", e.message())));
+                sink.error(ScanError::new(
+                    path,
+                    format!("cannot read staged content: {}", e.message()),
+                ));
                 continue;
             }
         };
@@ -70,13 +75,11 @@ pub fn staged_files(repo: &Repository) -> Result<(Vec<StagedFile>, Problems), St
         } else {
             added_lines(&diff, i)
         };
-        files.push(StagedFile {
-            path,
-            content,
-            added_lines,
-        });
+        stats.files += 1;
+        stats.bytes += blob.content().len() as u64;
+        sink.chunk(&Origin::Staged { path, added_lines }, blob.content());
     }
-    Ok((files, errors))
+    Ok(stats)
 }
 
 /// The new-side line numbers of `+` lines of delta `i`; `None` if git has

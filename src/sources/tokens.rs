@@ -3,12 +3,11 @@
 //! keeps where it came from so that findings and messages can name it.
 //! Whether a candidate is a token is for the engine to say, not this module.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 
-use super::stdin::STDIN_PATH;
-
-/// How command-line arguments are named in findings.
-pub const ARGUMENT_PATH: &str = "<argument>";
+use super::Sink;
+use crate::finding::{ARGUMENT_PATH, Origin, STDIN_PATH};
+use crate::ui;
 
 /// One candidate token and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +23,8 @@ pub struct Candidate {
 /// or `["-"]`.
 pub fn read(args: &[String]) -> std::io::Result<Vec<Candidate>> {
     if args.is_empty() || args == ["-"] {
-        if std::io::stdin().is_terminal() {
-            eprintln!(
-                "hfleaks: reading tokens from standard input, one per line (end with Ctrl-D)"
-            );
+        if ui::stdin_is_terminal() {
+            ui::say("hfleaks: reading tokens from standard input, one per line (end with Ctrl-D)");
         }
         let mut data = Vec::new();
         std::io::stdin().lock().read_to_end(&mut data)?;
@@ -43,6 +40,22 @@ pub fn read(args: &[String]) -> std::io::Result<Vec<Candidate>> {
         })
         .filter(|c| !c.text.is_empty())
         .collect())
+}
+
+impl Candidate {
+    pub fn origin(&self) -> Origin {
+        Origin::Candidate {
+            source: self.path,
+            line: self.line,
+        }
+    }
+}
+
+/// Hands each candidate to the sink as a chunk of its own.
+pub fn feed(candidates: &[Candidate], sink: &dyn Sink) {
+    for c in candidates {
+        sink.chunk(&c.origin(), c.text.as_bytes());
+    }
 }
 
 /// Non-blank, non-comment lines, trimmed, with their 1-based numbers.

@@ -3,53 +3,10 @@
 //! of the owner's organizations, with the private ones named. Bounded per
 //! owner and kind; pagination links are followed only on the endpoint.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::{Hub, status_text};
-
-/// The repositories a token exposes, by owner.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Exposure {
-    pub owners: Vec<OwnerRepos>,
-}
-
-/// One user's or organization's repositories, as the token sees them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OwnerRepos {
-    pub name: String,
-    pub models: RepoList,
-    pub datasets: RepoList,
-    pub spaces: RepoList,
-}
-
-/// One kind of repository of one owner.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RepoList {
-    /// Repositories listed (at most `--analyze-max-repos`).
-    pub count: u64,
-    /// Ids of the private ones among them: only a token can reveal those.
-    #[serde(default)]
-    pub private: Vec<String>,
-    /// More exist than were listed.
-    #[serde(default)]
-    pub truncated: bool,
-    /// Why the list is missing or incomplete.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl Exposure {
-    /// Total (repositories, private ones) over all owners and kinds.
-    pub fn totals(&self) -> (u64, u64) {
-        self.owners
-            .iter()
-            .flat_map(|o| [&o.models, &o.datasets, &o.spaces])
-            .fold((0, 0), |(n, p), l| {
-                (n + l.count, p + l.private.len() as u64)
-            })
-    }
-}
+use crate::finding::{Exposure, OwnerRepos, RepoList};
 
 /// Lists what `token` exposes for each of `owners`.
 pub fn analyze(hub: &Hub, token: &str, owners: &[String], max_repos: usize) -> Exposure {

@@ -1,6 +1,10 @@
 //! The domain types every stage passes along: a [`Finding`], where it came
 //! from, and the [`Report`] that collects them. Their JSON shape is the
-//! contract in DESIGN.md: field names here are public API.
+//! contract in DESIGN.md: field names here are public API. Data only: no
+//! I/O, no network.
+
+pub mod origin;
+pub mod verification;
 
 use std::sync::LazyLock;
 
@@ -9,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::rules::Severity;
+
+pub use origin::{ARGUMENT_PATH, Origin, STDIN_PATH};
+pub use verification::*;
 
 /// The commit a finding is attributed to (history and `--messages`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +58,7 @@ pub struct Finding {
     pub removed_in: Option<CommitInfo>,
     pub notebook: Option<NotebookCell>,
     pub encoding: Option<String>,
-    pub verification: Option<crate::verify::Verification>,
+    pub verification: Option<Verification>,
 }
 
 /// A path that could not be scanned, and why.
@@ -62,6 +69,19 @@ pub struct ScanError {
 }
 
 impl ScanError {
+    /// A problem with the input shown as `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> ScanError {
+        ScanError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with the input `origin`.
+    pub fn at(origin: &Origin, message: impl Into<String>) -> ScanError {
+        ScanError::new(origin.place(), message)
+    }
+
     /// The one-line message shown on stderr: `hfleaks: PATH: problem`.
     pub fn line(&self) -> String {
         let path = if self.path.is_empty() {
@@ -88,11 +108,24 @@ impl Default for ToolInfo {
     }
 }
 
+/// Which command made a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanKind {
+    /// Files and directories.
+    #[default]
+    Scan,
+    /// Standard input only.
+    Stdin,
+    History,
+    Staged,
+    Verify,
+}
+
 /// What was scanned.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScanStats {
-    /// `scan`, `history`, `staged`, `stdin` or `verify`.
-    pub kind: String,
+    pub kind: ScanKind,
     pub root: String,
     pub files: u64,
     pub blobs: u64,
@@ -129,22 +162,31 @@ impl Report {
             .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     }
 
-    /// Replaces every secret by its redacted form, including token-shaped
-    /// text in commit summaries (a message may hold a token too).
-    pub fn redact(&mut self) {
+    /// Replaces every secret by its redacted form, and redacts `text`
+    /// (the run's rules applied to free text) in everything else the
+    /// report quotes: commit summaries and error messages.
+    pub fn redact(&mut self, text: &dyn Fn(&str) -> String) {
         for f in &mut self.findings {
             f.secret = redact(&f.secret);
             for c in [&mut f.commit, &mut f.removed_in].into_iter().flatten() {
-                c.summary = redact_text(&c.summary);
+                c.summary = text(&c.summary);
             }
+        }
+        for e in &mut self.errors {
+            e.path = text(&e.path);
+            e.message = text(&e.message);
         }
     }
 }
 
-/// Redacts every token-shaped run (`hf_…`, `api_org_…`) in free text.
-pub fn redact_text(text: &str) -> String {
-    static TOKENISH: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?:hf_|api_org_)[A-Za-z0-9_]{8,}").expect("valid regex"));
+/// Redacts token-long runs after a Hugging Face prefix (`hf_…`,
+/// `api_org_…`) in free text: the net under the rules' own redaction, for
+/// a token that fails a rule's checks. Identifiers such as
+/// `hf_hub_download` are left alone.
+pub fn redact_tokenish(text: &str) -> String {
+    static TOKENISH: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:hf_(?:oauth_)?|api_org_)[A-Za-z0-9]{30,}").expect("valid regex")
+    });
     TOKENISH
         .replace_all(text, |c: &regex::Captures| redact(&c[0]))
         .into_owned()

@@ -1,0 +1,348 @@
+//! `hfleaks history`: every blob reachable from any ref, once, attributed
+//! to the commit that introduced each token; or, with `--range`, what the
+//! commits of a range added. The reading is in `sources::git` and
+//! `sources::objects`, the matching in the collector, the attribution in
+//! `provenance`; this file puts the steps in order.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Result, anyhow};
+use git2::{Oid, Repository};
+
+use super::{Run, resolve};
+use crate::cli::HistoryArgs;
+use crate::detect::{Collected, Collector};
+use crate::filter::{Filters, IGNORE_FILE};
+use crate::finding::{CommitInfo, Finding, Origin, Report, ScanError, ScanKind, ScanStats};
+use crate::notebook::is_notebook;
+use crate::provenance;
+use crate::sources::display_path;
+use crate::sources::git::{self, BlobRef, Handles, ReadStats, commit_info};
+use crate::sources::objects::{self, Decoded, Enumeration, Objects};
+use crate::ui::{self, Progress};
+
+pub fn run(args: HistoryArgs) -> Result<i32> {
+    let run = Run::start(resolve(&args.report)?)?;
+    let repo = git::open(&args.repo).map_err(|e| anyhow!(e))?;
+    let filters = repo_filters(&run, &repo)?;
+    if repo.is_shallow() {
+        ui::note(
+            "shallow clone: history is truncated, commits before the shallow boundary are not scanned",
+        );
+    }
+    let range = match (&args.range, &args.since_commit) {
+        (Some(r), _) => Some(r.clone()),
+        (None, Some(c)) => Some(format!("{c}..HEAD")),
+        _ => None,
+    };
+    let limits = Limits {
+        max_file_size: args.size.max_file_size,
+        messages: args.messages,
+    };
+    let mut report = match range {
+        Some(range) => range_audit(&repo, &run, &range, &limits)?,
+        None => full_audit(&repo, &run, &limits)?,
+    };
+    report.scan.root = repo_root(&repo);
+    run.finish(report, &filters)
+}
+
+/// What a history audit reads besides the blobs.
+struct Limits {
+    max_file_size: u64,
+    /// `--messages`: commit messages too.
+    messages: bool,
+}
+
+/// The repository's `.hfleaksignore` (from the work tree, or from HEAD's
+/// tree in a bare repository) with the run's own filters. Its path
+/// patterns are relative to the root.
+pub(super) fn repo_filters(run: &Run, repo: &Repository) -> Result<Filters> {
+    let mut filters = run.filters(&[])?;
+    if let Some(workdir) = repo.workdir() {
+        let file = workdir.join(IGNORE_FILE);
+        if file.is_file() {
+            let text = std::fs::read(&file)?;
+            filters.add_ignore_text(
+                &String::from_utf8_lossy(&text),
+                Path::new("."),
+                &display_path(&file),
+            )?;
+        }
+    } else if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
+        if let Ok(entry) = tree.get_path(Path::new(IGNORE_FILE)) {
+            if let Ok(blob) = repo.find_blob(entry.id()) {
+                filters.add_ignore_text(
+                    &String::from_utf8_lossy(blob.content()),
+                    Path::new("."),
+                    "HEAD:.hfleaksignore",
+                )?;
+            }
+        }
+    }
+    Ok(filters)
+}
+
+/// The work tree (or git directory) as shown in `scan.root`.
+pub(super) fn repo_root(repo: &Repository) -> String {
+    let path: PathBuf = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+    display_path(&path).trim_end_matches('/').to_string()
+}
+
+/// Every reachable blob once: decode the packs (matching blobs as they
+/// come), walk the commits, enumerate the blobs, read the rest one by
+/// one, then attribute each finding to its commits.
+fn full_audit(repo: &Repository, run: &Run, limits: &Limits) -> Result<Report> {
+    let mut t = Instant::now();
+    let mut errors = Vec::new();
+    let tips = git::tips(repo, &mut errors).map_err(|e| anyhow!(e))?;
+    let handles = Handles::open(repo.path()).map_err(|e| anyhow!(e))?;
+    // No ref, nothing reachable (an empty repository): nothing to decode.
+    let mut objects = match tips.is_empty() {
+        true => Objects::default(),
+        false => Objects::open(repo.path(), &mut errors).map_err(|e| anyhow!(e))?,
+    };
+    let (mut decoded, packed) = decode(run, &mut objects, limits.max_file_size);
+    ui::timing("decode packs", &mut t);
+    errors.append(&mut decoded.errors);
+
+    let en = enumerate(
+        repo,
+        &objects,
+        &handles,
+        &mut decoded,
+        &tips,
+        &mut errors,
+        &mut t,
+    );
+    let (found, stats, collected) = match_blobs(run, &handles, &en, &decoded, packed, limits);
+    ui::timing("read and match the other blobs", &mut t);
+
+    let mut findings = provenance::attribute(repo, &en, &found);
+    ui::timing("provenance", &mut t);
+    for e in &errors {
+        ui::error(e);
+    }
+    let mut all_errors = collected.errors;
+    all_errors.extend(errors);
+    if limits.messages {
+        findings.extend(message_findings(repo, run, &en.commits));
+    }
+    Ok(history_report(
+        en.commits.len(),
+        &stats,
+        findings,
+        all_errors,
+    ))
+}
+
+/// Step 1: every pack decoded once, its blobs matched as they come.
+fn decode(run: &Run, objects: &mut Objects, max_file_size: u64) -> (Decoded, Collected) {
+    let progress = Progress::new(objects.packed() as u64, "objects");
+    let collector = Collector::with_progress(&run.engine, progress);
+    let decoded = objects::decode_packs(objects, max_file_size, &collector);
+    (decoded, collector.finish())
+}
+
+/// Step 2: the commits reachable from the tips, and every distinct blob
+/// they hold with the first path it was seen at.
+fn enumerate(
+    repo: &Repository,
+    objects: &Objects,
+    handles: &Handles,
+    decoded: &mut Decoded,
+    tips: &[Oid],
+    errors: &mut Vec<ScanError>,
+    t: &mut Instant,
+) -> Enumeration {
+    let (commits, shapes) = objects::walk_commits(
+        repo,
+        objects,
+        handles,
+        std::mem::take(&mut decoded.commits),
+        tips,
+        errors,
+    );
+    ui::timing("walk commits", t);
+    let graph = std::mem::take(&mut decoded.graph);
+    let mut en = objects::enumerate(objects, handles, graph, commits, shapes);
+    ui::timing("enumerate blobs", t);
+    errors.append(&mut en.errors);
+    en
+}
+
+/// Step 3: the findings of every reachable blob, by blob: those the pack
+/// pass matched, and the rest (objects outside packs) read one by one now.
+fn match_blobs(
+    run: &Run,
+    handles: &Handles,
+    en: &Enumeration,
+    decoded: &Decoded,
+    packed: Collected,
+    limits: &Limits,
+) -> (HashMap<Oid, Vec<Finding>>, ReadStats, Collected) {
+    let mut packed_found = blob_findings(packed.hits);
+    let mut stats = ReadStats::default();
+    let mut found = HashMap::new();
+    let mut skipped = Vec::new();
+    let mut rest = Vec::new();
+    for (blob, &n) in en.blobs.iter().zip(&en.numbers) {
+        let Some(&size) = decoded.blob_sizes.get(&n) else {
+            rest.push(blob.clone());
+            continue;
+        };
+        if size > limits.max_file_size {
+            skipped.push((blob, size));
+            continue;
+        }
+        if let Some(mut list) = packed_found.remove(&blob.id) {
+            // Cells were located before the path was known.
+            if !is_notebook(&blob.path) {
+                for f in &mut list {
+                    f.notebook = None;
+                }
+            }
+            found.insert(blob.id, list);
+        }
+        stats.blobs += 1;
+        stats.bytes += size;
+    }
+    let progress = Progress::new(rest.len() as u64, "blobs");
+    let collector = Collector::with_progress(&run.engine, progress);
+    for (blob, size) in skipped {
+        stats.skipped += 1;
+        crate::sources::Sink::skipped(&collector, &blob_origin(blob), size);
+    }
+    stats += git::read_blobs(handles, &rest, limits.max_file_size, &collector);
+    let mut collected = collector.finish();
+    found.extend(blob_findings(std::mem::take(&mut collected.hits)));
+    // The pack pass's own problems (a pack it could not decode) were shown.
+    collected.errors.splice(0..0, packed.errors);
+    (found, stats, collected)
+}
+
+fn blob_origin(blob: &BlobRef) -> Origin {
+    Origin::Blob {
+        id: blob.id,
+        path: Some(blob.path.clone()),
+    }
+}
+
+/// The findings of the blob hits, by blob id.
+fn blob_findings(hits: Vec<crate::detect::Hit>) -> HashMap<Oid, Vec<Finding>> {
+    hits.into_iter()
+        .filter_map(|h| match h.origin {
+            Origin::Blob { id, .. } => Some((id, h.findings)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn history_report(
+    commits: usize,
+    stats: &ReadStats,
+    findings: Vec<Finding>,
+    errors: Vec<ScanError>,
+) -> Report {
+    Report {
+        scan: ScanStats {
+            kind: ScanKind::History,
+            commits: commits as u64,
+            blobs: stats.blobs,
+            bytes: stats.bytes,
+            skipped: stats.skipped,
+            ..ScanStats::default()
+        },
+        findings,
+        errors,
+        ..Report::default()
+    }
+}
+
+/// Findings in commit messages (`--messages`): path "" and the commit;
+/// each token once, at the oldest commit that has it.
+fn message_findings(repo: &Repository, run: &Run, commits: &[Oid]) -> Vec<Finding> {
+    let collector = Collector::new(&run.engine);
+    git::messages(repo, commits, &collector);
+    let mut out: Vec<Finding> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for hit in collector.finish().hits {
+        let Origin::CommitMessage { commit } = hit.origin else {
+            continue;
+        };
+        let info = lookup_commit(repo, commit);
+        for mut f in hit.findings {
+            if seen.insert(f.secret_sha256.clone()) {
+                f.commit = info.clone();
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+fn lookup_commit(repo: &Repository, id: Oid) -> Option<CommitInfo> {
+    repo.find_commit(id).ok().map(|c| commit_info(&c))
+}
+
+/// What the commits of `range` added: each changed blob read once, each
+/// token attributed to the first commit of the range that added it at a
+/// path, whether it is still at the range's tip, and which commit of the
+/// range removed it.
+fn range_audit(repo: &Repository, run: &Run, range: &str, limits: &Limits) -> Result<Report> {
+    objects::verify_pack_indices(repo.path()).map_err(|e| anyhow!(e))?;
+    let commits = git::range_commits(repo, range).map_err(|e| anyhow!(e))?;
+    let changes = git::changes(repo, &commits).map_err(|e| anyhow!(e))?;
+    let mut seen = std::collections::HashSet::new();
+    let blobs: Vec<BlobRef> = changes
+        .iter()
+        .filter_map(|c| {
+            c.new.filter(|id| seen.insert(*id)).map(|id| BlobRef {
+                id,
+                path: c.path.clone(),
+            })
+        })
+        .collect();
+    let handles = Handles::open(repo.path()).map_err(|e| anyhow!(e))?;
+    let collector =
+        Collector::with_progress(&run.engine, Progress::new(blobs.len() as u64, "blobs"));
+    let stats = git::read_blobs(&handles, &blobs, limits.max_file_size, &collector);
+    let mut collected = collector.finish();
+    let found = blob_findings(std::mem::take(&mut collected.hits));
+
+    let tip = repo
+        .revparse(range)
+        .ok()
+        .and_then(|r| r.to().and_then(|o| o.peel_to_tree().ok()));
+    let contains = |blob: Option<Oid>, secret: &[u8]| {
+        blob.and_then(|id| repo.find_blob(id).ok())
+            .is_some_and(|b| memchr::memmem::find(b.content(), secret).is_some())
+    };
+    let at_tip = |path: &str, secret: &[u8]| {
+        tip.as_ref()
+            .and_then(|t| t.get_path(Path::new(path)).ok())
+            .is_some_and(|e| contains(Some(e.id()), secret))
+    };
+    let mut findings: Vec<Finding> =
+        provenance::attribute_range(&changes, &found, &contains, &at_tip)
+            .into_iter()
+            .map(|a| {
+                let mut f = a.finding;
+                f.commit = lookup_commit(repo, a.commit);
+                f.at_head = Some(a.at_tip);
+                f.removed_in = a.removed_in.and_then(|id| lookup_commit(repo, id));
+                f
+            })
+            .collect();
+    if limits.messages {
+        findings.extend(message_findings(repo, run, &commits));
+    }
+    Ok(history_report(
+        commits.len(),
+        &stats,
+        findings,
+        collected.errors,
+    ))
+}

@@ -1,0 +1,323 @@
+//! One short script per command, wiring the stages together:
+//! source → engine (via `detect::Collector`) → filters → verify → report.
+//! This module resolves the flags once ([`resolve`]), sets up the run
+//! ([`Run::start`]), and decides the exit code ([`exit_code`]); the stages
+//! themselves decide nothing about the command line.
+
+pub mod history;
+pub mod rules;
+pub mod scan;
+pub mod staged;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::cli::{ColorChoice, ReportArgs};
+use crate::config::{
+    Depth, ExitPolicy, FailOn, FilterConfig, OutputConfig, RunConfig, VerifyConfig,
+};
+use crate::detect::redact_text;
+use crate::engine::Engine;
+use crate::filter::{Filters, IGNORE_FILE};
+use crate::finding::Report;
+use crate::report;
+use crate::rules::load_all;
+use crate::ui;
+use crate::verify::{DEFAULT_ENDPOINT, Endpoint, verify_findings};
+
+/// Exit code: nothing found.
+pub const EXIT_CLEAN: i32 = 0;
+/// Exit code: an error stopped the run or, with no finding, inputs could not be read.
+pub const EXIT_ERROR: i32 = 2;
+
+/// Resolves the reporting flags and the environment (`HF_ENDPOINT`,
+/// `HF_HUB_OFFLINE`, `NO_COLOR`) once. An endpoint tokens must not go to
+/// is an error here, before anything is read or sent, whenever
+/// verification would run.
+pub fn resolve(args: &ReportArgs) -> Result<RunConfig> {
+    resolve_with(args, |k| std::env::var(k).ok())
+}
+
+fn resolve_with(args: &ReportArgs, env: impl Fn(&str) -> Option<String>) -> Result<RunConfig> {
+    let deep = args.analyze || args.verify == Some(Depth::Deep);
+    let enabled =
+        args.verify.is_some() || deep || args.only_verified || args.fail_on == FailOn::Valid;
+    let offline = args.offline || env("HF_HUB_OFFLINE").is_some_and(|v| is_true(&v));
+    let url = args
+        .hf_endpoint
+        .clone()
+        .or_else(|| env("HF_ENDPOINT").filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+    let endpoint = match Endpoint::parse(&url) {
+        Ok(e) => e,
+        Err(msg) if enabled && !offline => anyhow::bail!(msg),
+        Err(_) => Endpoint::parse(DEFAULT_ENDPOINT).expect("the default endpoint is valid"),
+    };
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => ui::stdout_is_terminal() && env("NO_COLOR").is_none(),
+    };
+    Ok(RunConfig {
+        rules: args.rules.rules.clone(),
+        filters: FilterConfig {
+            baseline: args.baseline.clone(),
+            ignore_files: args.ignore_file.clone(),
+        },
+        verify: VerifyConfig {
+            enabled,
+            offline,
+            endpoint,
+            timeout: std::time::Duration::from_secs_f64(args.verify_timeout.max(0.001)),
+            concurrency: args.verify_concurrency.max(1),
+            analyze_max_repos: deep.then_some(args.analyze_max_repos),
+            only_verified: args.only_verified,
+        },
+        output: OutputConfig {
+            format: args.format,
+            files: args.output.clone(),
+            show_secrets: args.show_secrets,
+            color,
+        },
+        exit: ExitPolicy {
+            findings_code: args.exit_code,
+            fail_on: args.fail_on,
+        },
+        threads: args.threads,
+        progress: !args.no_progress,
+        quiet: args.quiet,
+    })
+}
+
+/// huggingface_hub's reading of a boolean environment variable.
+fn is_true(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_uppercase().as_str(),
+        "1" | "ON" | "YES" | "TRUE"
+    )
+}
+
+/// A reporting command under way: its configuration, its engine, and when
+/// it started.
+pub struct Run {
+    pub config: RunConfig,
+    pub engine: Arc<Engine>,
+    started: Instant,
+}
+
+impl Run {
+    /// Sets up the terminal and the thread pool, and loads the rules (a
+    /// rule file that is wrong stops the run here, naming it). Unless
+    /// `--show-secrets`, every line shown from now on is redacted by the
+    /// run's rules.
+    pub fn start(config: RunConfig) -> Result<Run> {
+        let started = Instant::now();
+        ui::set_quiet(config.quiet);
+        ui::set_progress(config.progress);
+        if config.threads > 0 {
+            // Fails only if a pool exists already, which then keeps its size.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(config.threads)
+                .build_global();
+        }
+        let engine = Arc::new(Engine::new(load_all(&config.rules)?));
+        if !config.output.show_secrets {
+            let redactor = engine.clone();
+            ui::set_redactor(move |line| redact_text(&redactor, line));
+        }
+        Ok(Run {
+            config,
+            engine,
+            started,
+        })
+    }
+
+    /// The filters of `--ignore-file`, the given project ignore files and
+    /// `--baseline`.
+    pub fn filters(&self, project_files: &[PathBuf]) -> Result<Filters> {
+        let FilterConfig {
+            baseline,
+            ignore_files,
+        } = &self.config.filters;
+        let mut filters = Filters::load(project_files, baseline.as_deref())?;
+        for file in ignore_files {
+            filters.add_ignore_file(file)?;
+        }
+        Ok(filters)
+    }
+
+    /// Filters, verifies (with `--verify`), sorts, redacts and writes the
+    /// report, shows the summary, and returns the exit code.
+    pub fn finish(self, mut report: Report, filters: &Filters) -> Result<i32> {
+        let rules = self.engine.rules();
+        report.findings.retain(|f| filters.keep(f));
+        // Verification needs the raw secrets: before redaction.
+        verify_findings(&mut report.findings, rules, &self.config.verify);
+        report.sort();
+        if !self.config.output.show_secrets {
+            report.redact(&|text| redact_text(&self.engine, text));
+        }
+        report.scan.duration_ms = self.started.elapsed().as_millis() as u64;
+        report::emit(&report, rules, &self.config.output)?;
+        ui::info(report::summary::line(&report));
+        Ok(exit_code(&report, &self.config.exit))
+    }
+}
+
+/// The exit-code contract, decided here and nowhere else: a finding that
+/// fails the run (`--fail-on`) → `--exit-code` (1); no finding but an
+/// error shown or recorded → 2; otherwise 0.
+pub fn exit_code(report: &Report, policy: &ExitPolicy) -> i32 {
+    if report.findings.iter().any(|f| policy.fail_on.fails(f)) {
+        policy.findings_code
+    } else if !report.findings.is_empty() {
+        EXIT_CLEAN
+    } else if !report.errors.is_empty() || ui::errored() {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+/// `.hfleaksignore` files that apply to a scan: the one in the current
+/// directory and the one at each directory root (or beside each file root).
+pub fn project_ignore_files(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = vec![PathBuf::from(IGNORE_FILE)];
+    for root in roots.iter().filter(|p| p.as_os_str() != "-") {
+        let dir = if root.is_dir() {
+            root.as_path()
+        } else {
+            root.parent().unwrap_or(Path::new(""))
+        };
+        let file = if dir.as_os_str().is_empty() {
+            PathBuf::from(IGNORE_FILE)
+        } else {
+            dir.join(IGNORE_FILE)
+        };
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> ReportArgs {
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            r: ReportArgs,
+        }
+        let mut argv = vec!["t"];
+        argv.extend(extra);
+        T::parse_from(argv).r
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn verify_config(flags: &[&str], env: impl Fn(&str) -> Option<String>) -> VerifyConfig {
+        resolve_with(&args(flags), env).unwrap().verify
+    }
+
+    #[test]
+    fn verification_is_off_unless_asked() {
+        assert!(!verify_config(&[], no_env).enabled);
+        for flags in [
+            &["--verify"][..],
+            &["--verify=deep"],
+            &["--analyze"],
+            &["--only-verified"],
+            &["--fail-on", "valid"],
+        ] {
+            assert!(verify_config(flags, no_env).enabled, "{flags:?}");
+        }
+        let deep = verify_config(&["--verify=deep"], no_env);
+        assert_eq!(deep.analyze_max_repos, Some(1000));
+    }
+
+    #[test]
+    fn endpoint_comes_from_flag_then_env_then_default() {
+        let env = |k: &str| (k == "HF_ENDPOINT").then(|| "https://hub.example/".to_string());
+        let o = verify_config(&["--verify"], env);
+        assert_eq!(o.endpoint.base(), "https://hub.example");
+        let o = verify_config(&["--verify", "--hf-endpoint", "https://b.example"], env);
+        assert_eq!(o.endpoint.base(), "https://b.example");
+        let o = verify_config(&["--verify"], no_env);
+        assert_eq!(o.endpoint.base(), DEFAULT_ENDPOINT);
+    }
+
+    #[test]
+    fn plain_http_endpoint_is_an_error_only_when_verifying() {
+        let bad = ["--hf-endpoint", "http://example.invalid"];
+        assert!(resolve_with(&args(&bad), no_env).is_ok());
+        let mut verifying = bad.to_vec();
+        verifying.push("--verify");
+        let e = resolve_with(&args(&verifying), no_env).unwrap_err();
+        assert!(e.to_string().contains("plain http"), "{e}");
+    }
+
+    #[test]
+    fn hf_hub_offline_is_read_like_huggingface_hub() {
+        for (v, offline) in [
+            ("1", true),
+            ("true", true),
+            ("ON", true),
+            ("0", false),
+            ("", false),
+        ] {
+            let env = |k: &str| (k == "HF_HUB_OFFLINE").then(|| v.to_string());
+            assert_eq!(verify_config(&["--verify"], env).offline, offline, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn output_and_exit_flags_are_resolved() {
+        let c = resolve_with(
+            &args(&["--color", "always", "-o", "a.sarif", "--exit-code", "7"]),
+            no_env,
+        )
+        .unwrap();
+        assert!(c.output.color);
+        assert_eq!(c.output.files, [PathBuf::from("a.sarif")]);
+        assert_eq!(c.exit.findings_code, 7);
+        let env = |k: &str| (k == "NO_COLOR").then(|| "1".to_string());
+        assert!(!resolve_with(&args(&[]), env).unwrap().output.color);
+    }
+
+    #[test]
+    fn exit_code_follows_the_contract() {
+        let policy = ExitPolicy {
+            findings_code: 1,
+            fail_on: FailOn::Any,
+        };
+        let mut r = Report::default();
+        r.errors
+            .push(crate::finding::ScanError::new("a", "cannot read"));
+        assert_eq!(exit_code(&r, &policy), EXIT_ERROR);
+        r.findings.push(
+            serde_json::from_value(serde_json::json!({
+                "rule_id": "r", "severity": "high", "path": "p", "line": 1, "column": 1,
+                "end_line": 1, "end_column": 2, "secret": "s", "secret_sha256": "h",
+                "entropy": 0.0, "commit": null, "at_head": null, "removed_in": null,
+                "notebook": null, "encoding": null, "verification": null
+            }))
+            .unwrap(),
+        );
+        assert_eq!(exit_code(&r, &policy), 1);
+        let none = ExitPolicy {
+            findings_code: 1,
+            fail_on: FailOn::None,
+        };
+        assert_eq!(exit_code(&r, &none), EXIT_CLEAN);
+    }
+}
