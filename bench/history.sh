@@ -4,6 +4,7 @@
 #
 # Environment (all optional):
 #   HFLEAKS=PATH               hfleaks binary (default: target/release/hfleaks in the repo)
+#   HFLEAKS_BASELINE=PATH      another hfleaks build (e.g. main before a change), timed alongside
 #   BENCH_DIR=DIR              where the repository and reports are cached (default /tmp/hfleaks-bench)
 #   RUNS=N                     timed runs per tool (default 5)
 #   WARMUP=N                   untimed runs per tool before timing (default 1)
@@ -69,6 +70,10 @@ for tool in $TOOLS; do
       bin="$(hfleaks_bin)"
       if "$bin" history --help >/dev/null 2>&1; then
         ARGS+=(--hfleaks "$bin")
+        if [[ -n "${HFLEAKS_BASELINE:-}" ]]; then
+          ARGS+=(--hfleaks-baseline "$HFLEAKS_BASELINE")
+          log "hfleaks-base: $(version_of hfleaks "$HFLEAKS_BASELINE") ($HFLEAKS_BASELINE)"
+        fi
         log "hfleaks:    $(version_of hfleaks "$bin")"
       else
         log "hfleaks history is unavailable in $bin (no 'history' subcommand): running the peers only"

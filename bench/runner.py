@@ -29,9 +29,13 @@ MiB = 1 << 20
 def tool_commands(mode, target, out, args):
     """The command line of each available tool, for `mode` on `target`."""
     tools = []
+    sub = ["scan", target] if mode == "scan" else ["history", target, "--no-progress"]
     if args.hfleaks:
-        sub = ["scan", target] if mode == "scan" else ["history", target, "--no-progress"]
         tools.append(("hfleaks", [args.hfleaks, *sub, "--format", "json", "-o", out("hfleaks"), "--quiet"]))
+    if args.hfleaks_baseline:
+        # Another build of hfleaks (e.g. main before a change), timed the same way.
+        tools.append(("hfleaks-base", [args.hfleaks_baseline, *sub, "--format", "json",
+                                       "-o", out("hfleaks-base"), "--quiet"]))
     if args.kingfisher:
         tools.append(("kingfisher", [args.kingfisher, "scan", target, "--no-validate",
                                      *(["--git-history", "full"] if mode == "history" else []),
@@ -51,7 +55,7 @@ def count_findings(tool, path):
             doc = json.load(f)
     except (OSError, ValueError):
         return None, None
-    if tool == "hfleaks":
+    if tool.startswith("hfleaks"):
         items = doc.get("findings", [])
         return len(items), len(items)
     if tool == "kingfisher":
@@ -80,7 +84,7 @@ def run_once(cmd, log_path, report_path):
 
 
 # Exit codes that mean "scan completed" (with or without findings).
-OK_CODES = {"hfleaks": {0, 1}, "kingfisher": {0, 200, 205}, "gitleaks": {0, 1}}
+OK_CODES = {"hfleaks": {0, 1}, "hfleaks-base": {0, 1}, "kingfisher": {0, 200, 205}, "gitleaks": {0, 1}}
 
 
 def main():
@@ -95,6 +99,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs per tool first (0 = none)")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--hfleaks")
+    ap.add_argument("--hfleaks-baseline", help="another hfleaks build to compare with (same command line)")
     ap.add_argument("--kingfisher")
     ap.add_argument("--gitleaks")
     ap.add_argument("--json", help="also write the raw measurements here")

@@ -4,6 +4,7 @@
 #
 # Environment (all optional):
 #   HFLEAKS=PATH               hfleaks binary (default: target/release/hfleaks in the repo)
+#   HFLEAKS_BASELINE=PATH      another hfleaks build (e.g. main before a change), timed alongside
 #   BENCH_DIR=DIR              where the tree and reports are cached (default /tmp/hfleaks-bench)
 #   RUNS=N                     timed runs per tool (default 5)
 #   WARMUP=N                   untimed runs per tool before timing (default 1)
@@ -43,7 +44,13 @@ log "tree: $FILES files, $((BYTES / 1048576)) MiB, $TOKENS synthetic tokens"
 ARGS=()
 for tool in $TOOLS; do
   case "$tool" in
-    hfleaks) bin="$(hfleaks_bin)"; ARGS+=(--hfleaks "$bin") ;;
+    hfleaks)
+      bin="$(hfleaks_bin)"; ARGS+=(--hfleaks "$bin")
+      if [[ -n "${HFLEAKS_BASELINE:-}" ]]; then
+        ARGS+=(--hfleaks-baseline "$HFLEAKS_BASELINE")
+        log "hfleaks-base: $(version_of hfleaks "$HFLEAKS_BASELINE") ($HFLEAKS_BASELINE)"
+      fi
+      ;;
     kingfisher|gitleaks) ;;
     *) log "unknown tool in BENCH_TOOLS: $tool"; exit 2 ;;
   esac

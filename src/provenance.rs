@@ -304,3 +304,273 @@ impl Walker<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::detect;
+    use crate::engine::Engine;
+    use crate::rules;
+    use crate::sources::git::{self, Handles};
+    use crate::sources::objects::{self, Objects, TreeGraph};
+
+    /// Synthetic tokens, built from parts so that no token sits in the source.
+    fn token(n: usize) -> String {
+        let bodies = [
+            "QmZtRkWvLpNcXyBdGhJsTfUaEoIqVrKwPz",
+            "XkPwRtYuIoMnBvCxZaSdFgHjKlQwErTyUi",
+            "LkJhGfDsAzXcVbNmQpWoEiRuTyMnBvCxZa",
+        ];
+        format!("hf_{}", bodies[n])
+    }
+
+    /// A small history built commit by commit from file maps.
+    struct Graph {
+        _dir: tempfile::TempDir,
+        repo: Repository,
+        clock: i64,
+    }
+
+    impl Graph {
+        fn new() -> Graph {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = Repository::init(dir.path()).unwrap();
+            Graph {
+                _dir: dir,
+                repo,
+                clock: 1_700_000_000,
+            }
+        }
+
+        /// A commit with exactly `files` on `branch`, on top of `parents`.
+        fn commit(&mut self, branch: &str, files: &[(&str, &str)], parents: &[Oid]) -> Oid {
+            let mut builder = self.repo.treebuilder(None).unwrap();
+            for (path, content) in files {
+                let blob = self.repo.blob(content.as_bytes()).unwrap();
+                builder.insert(path, blob, 0o100644).unwrap();
+            }
+            let tree = self.repo.find_tree(builder.write().unwrap()).unwrap();
+            self.clock += 60;
+            let when = git2::Time::new(self.clock, 0);
+            let sig = git2::Signature::new("Dev", "dev@example.com", &when).unwrap();
+            let parents: Vec<_> = parents
+                .iter()
+                .map(|p| self.repo.find_commit(*p).unwrap())
+                .collect();
+            let refs: Vec<_> = parents.iter().collect();
+            let id = self
+                .repo
+                .commit(None, &sig, &sig, "c", &tree, &refs)
+                .unwrap();
+            self.repo
+                .reference(&format!("refs/heads/{branch}"), id, true, "test")
+                .unwrap();
+            id
+        }
+
+        /// The whole-history attribution, as `history` computes it.
+        fn attribute(&self) -> Vec<Finding> {
+            self.repo.set_head("refs/heads/main").unwrap();
+            let mut errors = Vec::new();
+            let tips = git::tips(&self.repo, &mut errors).unwrap();
+            let handles = Handles::open(self.repo.path()).unwrap();
+            let objects = Objects::open(self.repo.path(), &mut errors).unwrap();
+            let (commits, shapes) = objects::walk_commits(
+                &self.repo,
+                &objects,
+                &handles,
+                HashMap::new(),
+                &tips,
+                &mut errors,
+            );
+            let en = objects::enumerate(&objects, &handles, TreeGraph::default(), commits, shapes);
+            assert!(errors.is_empty() && en.errors.is_empty());
+            let engine = Engine::new(rules::builtin());
+            let found: HashMap<Oid, Vec<Finding>> = en
+                .blobs
+                .iter()
+                .filter_map(|b| {
+                    let blob = self.repo.find_blob(b.id).ok()?;
+                    let f = detect(&engine, blob.content(), &b.path);
+                    (!f.is_empty()).then_some((b.id, f))
+                })
+                .collect();
+            let mut out = attribute(&self.repo, &en, &found);
+            out.sort_by(|a, b| a.path.cmp(&b.path));
+            out
+        }
+    }
+
+    fn commit_of(f: &Finding) -> Option<String> {
+        f.commit.as_ref().map(|c| c.id.clone())
+    }
+
+    fn removed_in(f: &Finding) -> Option<String> {
+        f.removed_in.as_ref().map(|c| c.id.clone())
+    }
+
+    #[test]
+    fn a_removed_token_names_the_commits_that_added_and_removed_it() {
+        let mut g = Graph::new();
+        let line = format!("t = '{}'\n", token(0));
+        let c1 = g.commit("main", &[("a.py", "x = 1\n")], &[]);
+        let c2 = g.commit("main", &[("a.py", &line)], &[c1]);
+        let c3 = g.commit("main", &[("a.py", &line), ("b.py", "y\n")], &[c2]);
+        let c4 = g.commit("main", &[("a.py", "x = 2\n"), ("b.py", "y\n")], &[c3]);
+        let f = g.attribute();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].path, "a.py");
+        assert_eq!(commit_of(&f[0]), Some(c2.to_string()));
+        assert_eq!(f[0].at_head, Some(false));
+        assert_eq!(removed_in(&f[0]), Some(c4.to_string()));
+    }
+
+    #[test]
+    fn a_rename_continues_a_finding_and_a_copy_starts_one() {
+        let mut g = Graph::new();
+        let line = format!("t = '{}'\n", token(1));
+        let c1 = g.commit("main", &[("old.py", &line)], &[]);
+        let c2 = g.commit("main", &[("new.py", &line)], &[c1]);
+        let c3 = g.commit("main", &[("new.py", &line), ("copy.py", &line)], &[c2]);
+        let f = g.attribute();
+        let shown: Vec<_> = f.iter().map(|f| (f.path.as_str(), commit_of(f))).collect();
+        assert_eq!(
+            shown,
+            [
+                ("copy.py", Some(c3.to_string())),
+                ("old.py", Some(c1.to_string())),
+            ]
+        );
+        assert!(f.iter().all(|f| f.at_head == Some(true)));
+    }
+
+    #[test]
+    fn a_token_only_on_another_branch_is_not_at_head_and_not_removed() {
+        let mut g = Graph::new();
+        let c1 = g.commit("main", &[("a.py", "x\n")], &[]);
+        let b1 = g.commit(
+            "feature",
+            &[("a.py", "x\n"), ("f.py", &format!("{}\n", token(2)))],
+            &[c1],
+        );
+        let f = g.attribute();
+        assert_eq!(f.len(), 1);
+        assert_eq!(commit_of(&f[0]), Some(b1.to_string()));
+        assert_eq!((f[0].at_head, removed_in(&f[0])), (Some(false), None));
+    }
+
+    #[test]
+    fn a_merged_token_is_one_finding_attributed_to_its_branch_commit() {
+        let mut g = Graph::new();
+        let line = format!("{}\n", token(0));
+        let c1 = g.commit("main", &[("a.py", "x\n")], &[]);
+        let b1 = g.commit("feature", &[("a.py", "x\n"), ("f.py", &line)], &[c1]);
+        let c2 = g.commit("main", &[("a.py", "y\n")], &[c1]);
+        let _merge = g.commit("main", &[("a.py", "y\n"), ("f.py", &line)], &[c2, b1]);
+        let f = g.attribute();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(commit_of(&f[0]), Some(b1.to_string()));
+        assert_eq!(f[0].at_head, Some(true));
+    }
+
+    fn oid(n: u8) -> Oid {
+        Oid::from_bytes(&[n; 20]).unwrap()
+    }
+
+    /// A finding of `secret` as the collector makes it.
+    fn finding_of(secret: &str) -> Finding {
+        let engine = Engine::new(rules::builtin());
+        detect(&engine, secret.as_bytes(), "first/path").remove(0)
+    }
+
+    fn change(commit: u8, path: &str, new: Option<u8>, old: Option<u8>) -> Change {
+        Change {
+            commit: oid(commit),
+            path: path.to_string(),
+            new: new.map(oid),
+            old: old.map(oid),
+        }
+    }
+
+    /// Range attribution over hand-written changes: blob `n` holds the
+    /// contents `blobs[n]`, and the tip holds `tip` by path.
+    fn range(
+        changes: &[Change],
+        blobs: &[(u8, &str)],
+        tip: &[(&str, &str)],
+    ) -> Vec<(String, Oid, bool, Option<Oid>)> {
+        let content = |id: Option<Oid>| -> Option<String> {
+            let id = id?;
+            blobs
+                .iter()
+                .find(|(n, _)| oid(*n) == id)
+                .map(|(_, c)| c.to_string())
+        };
+        let found: HashMap<Oid, Vec<Finding>> = blobs
+            .iter()
+            .filter(|(_, c)| c.starts_with("hf_"))
+            .map(|(n, c)| (oid(*n), vec![finding_of(c)]))
+            .collect();
+        let contains = |blob: Option<Oid>, secret: &[u8]| {
+            content(blob).is_some_and(|c| c.as_bytes() == secret)
+        };
+        let at_tip = |path: &str, secret: &[u8]| {
+            tip.iter()
+                .any(|(p, c)| *p == path && c.as_bytes() == secret)
+        };
+        attribute_range(changes, &found, &contains, &at_tip)
+            .into_iter()
+            .map(|a| (a.finding.path, a.commit, a.at_tip, a.removed_in))
+            .collect()
+    }
+
+    #[test]
+    fn range_attributes_a_token_to_the_commit_that_added_it_and_the_one_that_removed_it() {
+        let t = token(0);
+        let changes = [
+            change(1, "a.py", Some(10), None),
+            change(2, "a.py", Some(11), Some(10)),
+            change(3, "a.py", Some(12), Some(11)),
+        ];
+        let blobs = [(10, "x"), (11, t.as_str()), (12, "y")];
+        assert_eq!(
+            range(&changes, &blobs, &[("a.py", "y")]),
+            [("a.py".to_string(), oid(2), false, Some(oid(3)))]
+        );
+    }
+
+    #[test]
+    fn range_ignores_a_token_the_file_already_had_and_reports_one_per_path() {
+        let t = token(1);
+        let changes = [
+            // Edited around an old token: not the range's doing.
+            change(1, "old.py", Some(20), Some(21)),
+            // Added at two paths, then again at the first.
+            change(2, "a.py", Some(20), None),
+            change(3, "b.py", Some(20), None),
+            change(4, "a.py", Some(20), Some(22)),
+        ];
+        let blobs = [(20, t.as_str()), (21, t.as_str()), (22, "z")];
+        let tip = [("a.py", t.as_str()), ("b.py", t.as_str())];
+        assert_eq!(
+            range(&changes, &blobs, &tip),
+            [
+                ("a.py".to_string(), oid(2), true, None),
+                ("b.py".to_string(), oid(3), true, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn range_counts_a_deletion_as_the_removal() {
+        let t = token(2);
+        let changes = [
+            change(1, "a.py", Some(30), None),
+            change(2, "a.py", None, Some(30)),
+        ];
+        assert_eq!(
+            range(&changes, &[(30, t.as_str())], &[]),
+            [("a.py".to_string(), oid(1), false, Some(oid(2)))]
+        );
+    }
+}

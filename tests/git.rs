@@ -781,3 +781,73 @@ fn clone_sharing_objects_through_alternates_is_scanned() {
     assert_eq!(summary(&findings(&rep)[0]), "leak");
     assert_eq!(rep["errors"], serde_json::json!([]));
 }
+
+/// A user rule (`--rules`) for keys shaped `acme_` + 32 letters and digits.
+const ACME_RULE: &str = r#"
+[[rules]]
+id = "acme-key"
+name = "Acme API key"
+description = "An Acme API key"
+regex = '''acme_[A-Za-z0-9]{32}'''
+keywords = ["acme_"]
+min_entropy = 3.0
+severity = "high"
+remediation = "Rotate the key in the Acme console."
+"#;
+
+/// A synthetic Acme key from a seed (never a real one).
+fn fake_acme_key(seed: u64) -> String {
+    format!("acme_{}", &fake_body(seed)[..32])
+}
+
+#[test]
+fn user_rule_secret_in_a_commit_summary_is_redacted_in_every_format() {
+    let key = fake_acme_key(40);
+    let t = fake_token(41);
+    let r = TestRepo::new();
+    r.commit(&[("a.cfg", &format!("key = {key}\n"))], "add config");
+    r.commit(
+        &[("b.py", &format!("token = '{t}'\n"))],
+        &format!("rotate {key} and use it"),
+    );
+    let rule = r.path().join("acme.toml");
+    std::fs::write(&rule, ACME_RULE).unwrap();
+    let rule = rule.to_str().unwrap();
+    let body = &key["acme_".len()..];
+    for format in ["text", "json", "jsonl", "sarif"] {
+        let (code, stdout, stderr) = run(
+            r.path(),
+            &[
+                "history",
+                "--no-progress",
+                "--messages",
+                "--rules",
+                rule,
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert!(
+            stdout.contains("acme-key"),
+            "{format}: the user rule found the key: {stdout}"
+        );
+        assert!(
+            stdout.contains("rotate acme_"),
+            "{format}: the summary is shown: {stdout}"
+        );
+        for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            assert!(
+                !text.contains(body),
+                "{format} {what} leaks the key: {text}"
+            );
+            assert!(
+                !text.contains(&t),
+                "{format} {what} leaks the token: {text}"
+            );
+        }
+    }
+    // With --show-secrets the summary is shown as written.
+    let (_, rep) = r.history_loose(&["--messages", "--rules", rule, "--show-secrets"]);
+    assert!(rep.to_string().contains(&key));
+}
