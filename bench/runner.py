@@ -33,8 +33,10 @@ def tool_commands(mode, target, out, args):
     if args.hfleaks:
         tools.append(("hfleaks", [args.hfleaks, *sub, "--format", "json", "-o", out("hfleaks"), "--quiet"]))
     if args.hfleaks_baseline:
-        # Another build of hfleaks (e.g. main before a change), timed the same way.
-        tools.append(("hfleaks-base", [args.hfleaks_baseline, *sub, "--format", "json",
+        # Another build of hfleaks (e.g. main before a change), or the same
+        # one with other flags (--hfleaks-baseline-args), timed the same way.
+        extra = args.hfleaks_baseline_args.split() if args.hfleaks_baseline_args else []
+        tools.append(("hfleaks-base", [args.hfleaks_baseline, *sub, *extra, "--format", "json",
                                        "-o", out("hfleaks-base"), "--quiet"]))
     if args.kingfisher:
         tools.append(("kingfisher", [args.kingfisher, "scan", target, "--no-validate",
@@ -45,6 +47,9 @@ def tool_commands(mode, target, out, args):
         tools.append(("gitleaks", [args.gitleaks, "dir" if mode == "scan" else "git", target,
                                    "--no-banner", "--log-level", "error",
                                    "--report-format", "json", "--report-path", out("gitleaks")]))
+    if args.betterleaks:
+        tools.append(("betterleaks", [args.betterleaks, "dir" if mode == "scan" else "git", target,
+                                      "--no-banner", "--log-level", "error", "-o", out("betterleaks")]))
     return tools
 
 
@@ -84,7 +89,7 @@ def run_once(cmd, log_path, report_path):
 
 
 # Exit codes that mean "scan completed" (with or without findings).
-OK_CODES = {"hfleaks": {0, 1}, "hfleaks-base": {0, 1}, "kingfisher": {0, 200, 205}, "gitleaks": {0, 1}}
+OK_CODES = {"hfleaks": {0, 1}, "hfleaks-base": {0, 1}, "betterleaks": {0, 1}, "kingfisher": {0, 200, 205}, "gitleaks": {0, 1}}
 
 
 def main():
@@ -100,6 +105,8 @@ def main():
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--hfleaks")
     ap.add_argument("--hfleaks-baseline", help="another hfleaks build to compare with (same command line)")
+    ap.add_argument("--hfleaks-baseline-args", help="extra flags for the baseline run, e.g. '--no-decode'")
+    ap.add_argument("--betterleaks")
     ap.add_argument("--kingfisher")
     ap.add_argument("--gitleaks")
     ap.add_argument("--json", help="also write the raw measurements here")

@@ -65,6 +65,52 @@ pub struct RulesArgs {
     pub rules: Vec<PathBuf>,
 }
 
+/// How far content is unpacked before matching.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Do not decode base64, percent-encoding, \u escapes or hex.
+    #[arg(long, help_heading = "Detection")]
+    pub no_decode: bool,
+
+    /// Follow at most N nested encodings (e.g. base64 of a percent-encoded URL).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 2,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=8),
+        help_heading = "Detection"
+    )]
+    pub max_decode_depth: usize,
+
+    /// Do not open archives and compressed files (zip, whl, jar, tar, gz, tgz).
+    #[arg(long, help_heading = "Detection")]
+    pub no_archives: bool,
+
+    /// Open archives nested at most N deep (a zip in a tar.gz is 2).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 2,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16),
+        help_heading = "Detection"
+    )]
+    pub max_archive_depth: usize,
+
+    /// Stop reading an archive once its members add up to SIZE decompressed.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, help_heading = "Detection")]
+    pub max_archive_size: u64,
+
+    /// Stop reading a member that expands more than N times (a bomb).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u64).range(2..),
+        help_heading = "Detection"
+    )]
+    pub max_archive_ratio: u64,
+}
+
 /// `--max-file-size`, for every command that reads files or blobs.
 #[derive(Debug, Args)]
 pub struct SizeArgs {
@@ -108,6 +154,9 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub rules: RulesArgs,
+
+    #[command(flatten)]
+    pub detect: DetectArgs,
 
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]

@@ -15,6 +15,7 @@ use crate::verify::Endpoint;
 pub struct RunConfig {
     /// `--rules`: extra rule files or directories.
     pub rules: Vec<PathBuf>,
+    pub detect: DetectConfig,
     pub filters: FilterConfig,
     pub verify: VerifyConfig,
     pub output: OutputConfig,
@@ -25,6 +26,39 @@ pub struct RunConfig {
     pub progress: bool,
     /// `--quiet`: no notes or summary.
     pub quiet: bool,
+}
+
+/// How far content is unpacked before it is matched.
+#[derive(Debug, Clone)]
+pub struct DetectConfig {
+    /// Decode base64, percent-encoding, `\u` escapes and hex (`--no-decode`).
+    pub decode: bool,
+    /// Nesting of encodings followed (`--max-decode-depth`).
+    pub max_decode_depth: usize,
+    /// Open archives and compressed files (`--no-archives`).
+    pub archives: bool,
+    /// Archives inside archives opened (`--max-archive-depth`).
+    pub max_archive_depth: usize,
+    /// Decompressed bytes of one archive (`--max-archive-size`).
+    pub max_archive_bytes: u64,
+    /// Largest expansion of a compressed member (`--max-archive-ratio`).
+    pub max_archive_ratio: u64,
+    /// Largest archive member read (the command's `--max-file-size`).
+    pub max_member_bytes: u64,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            decode: true,
+            max_decode_depth: 2,
+            archives: true,
+            max_archive_depth: 2,
+            max_archive_bytes: 256 << 20,
+            max_archive_ratio: 100,
+            max_member_bytes: 50 << 20,
+        }
+    }
 }
 
 /// What findings the user has accepted already.

@@ -6,12 +6,16 @@
 //! same engine, so that whatever the rules find is hidden wherever it is
 //! quoted.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use crate::engine::{Engine, LineCounter, line_of};
+use crate::config::DetectConfig;
+use crate::engine::{Engine, LineCounter, Span, line_of};
 use crate::finding::{Finding, Origin, ScanError, redact, redact_tokenish, sha256_hex};
 use crate::notebook::{CellMap, is_notebook};
+use crate::rules::Rule;
 use crate::sources::Sink;
+use crate::sources::archive;
+use crate::sources::decode::{Decoders, utf16_to_utf8};
 use crate::ui::{self, Progress};
 
 /// The findings of one chunk, with the chunk's origin.
@@ -48,25 +52,32 @@ impl Collected {
 /// what was skipped, and ticks the progress bar. Safe to feed from any
 /// number of threads.
 pub struct Collector<'a> {
-    engine: &'a Engine,
+    scanner: &'a Scanner,
     hits: Mutex<Vec<Hit>>,
     errors: Mutex<Vec<ScanError>>,
     progress: Progress,
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(engine: &'a Engine) -> Self {
-        Collector::with_progress(engine, Progress::new(0, ""))
+    pub fn new(scanner: &'a Scanner) -> Self {
+        Collector::with_progress(scanner, Progress::new(0, ""))
     }
 
     /// A collector that ticks `progress` once per item done.
-    pub fn with_progress(engine: &'a Engine, progress: Progress) -> Self {
+    pub fn with_progress(scanner: &'a Scanner, progress: Progress) -> Self {
         Collector {
-            engine,
+            scanner,
             hits: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             progress,
         }
+    }
+
+    fn note_skipped(&self, place: &str, size: u64) {
+        ui::note(format!(
+            "skipped {place}: larger than --max-file-size ({})",
+            ui::bytes(size)
+        ));
     }
 
     /// What was collected; the progress bar is cleared.
@@ -91,8 +102,24 @@ impl Sink for Collector<'_> {
             Origin::Blob { path: None, .. } => true,
             other => is_notebook(other.path()),
         };
-        let mut findings = detect_as(self.engine, content, origin.path(), notebook);
-        findings.retain(|f| origin.covers_line(f.line));
+        let path = origin.path();
+        let scanned = self.scanner.scan(content, path, notebook);
+        // A blob whose path is not known yet is named by its id.
+        let place = |p: &str| match origin {
+            Origin::Blob { path: None, .. } => format!("{}{p}", origin.place()),
+            _ => p.to_string(),
+        };
+        for mut problem in scanned.problems {
+            problem.path = place(&problem.path);
+            self.error(problem);
+        }
+        for (member, size) in scanned.skipped {
+            self.note_skipped(&place(&member), size);
+        }
+        let mut findings = scanned.findings;
+        // Lines the origin does not contribute (a staged file's unchanged
+        // lines) count only for the content itself, not for its members.
+        findings.retain(|f| f.path != path || origin.covers_line(f.line));
         if !findings.is_empty() {
             let hit = Hit {
                 origin: origin.clone(),
@@ -116,11 +143,7 @@ impl Sink for Collector<'_> {
 
     fn skipped(&self, origin: &Origin, size: u64) {
         self.progress.tick(0);
-        ui::note(format!(
-            "skipped {}: larger than --max-file-size ({})",
-            origin.place(),
-            ui::bytes(size)
-        ));
+        self.note_skipped(&origin.place(), size);
     }
 
     fn progress(&self, bytes: u64) {
@@ -155,6 +178,242 @@ pub fn redact_text(engine: &Engine, text: &str) -> String {
     redact_tokenish(&out)
 }
 
+/// The engine with what unpacks content around it: UTF-16 transcoding,
+/// the decoders (base64, percent, `\u`, hex; nested up to
+/// `max_decode_depth`) and archive readers (up to `max_archive_depth`),
+/// within the bounds of a [`DetectConfig`]. Every source's content goes
+/// through [`Scanner::scan`].
+pub struct Scanner {
+    engine: Arc<Engine>,
+    decoders: Decoders,
+    config: DetectConfig,
+}
+
+/// What scanning one chunk found: findings, problems (an archive that is
+/// truncated or hit a bound), and archive members left out for size.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub findings: Vec<Finding>,
+    pub problems: Vec<ScanError>,
+    pub skipped: Vec<(String, u64)>,
+}
+
+impl Scanner {
+    /// The engine for `rules`, with the decoders' triggers in its prefilter
+    /// when `config` decodes, and the scanner around it.
+    pub fn build(rules: Vec<Rule>, config: DetectConfig) -> Scanner {
+        let decoders = if config.decode {
+            let keywords: Vec<String> = rules.iter().flat_map(|r| r.keywords.clone()).collect();
+            Decoders::new(&keywords)
+        } else {
+            Decoders::none()
+        };
+        let engine = Arc::new(Engine::with_triggers(rules, decoders.triggers()));
+        Scanner {
+            engine,
+            decoders,
+            config,
+        }
+    }
+
+    /// A scanner that only matches (no decoding, no archives).
+    pub fn plain(engine: Arc<Engine>) -> Scanner {
+        let config = DetectConfig {
+            decode: false,
+            archives: false,
+            ..DetectConfig::default()
+        };
+        Scanner {
+            engine,
+            decoders: Decoders::none(),
+            config,
+        }
+    }
+
+    /// The engine, shared (for redaction).
+    pub fn shared_engine(&self) -> Arc<Engine> {
+        self.engine.clone()
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Everything found in `content`, reported at `path`; `notebook` says
+    /// whether to locate notebook cells (an archive member's own name
+    /// decides for it).
+    pub fn scan(&self, content: &[u8], path: &str, notebook: bool) -> Scanned {
+        let mut out = Scanned::default();
+        self.scan_at(content, path, notebook, 0, &mut out);
+        out
+    }
+
+    fn scan_at(&self, content: &[u8], path: &str, notebook: bool, depth: usize, out: &mut Scanned) {
+        if self.config.archives {
+            if let Some(kind) = archive::kind(content) {
+                if depth >= self.config.max_archive_depth {
+                    out.problems.push(ScanError::new(
+                        path,
+                        format!(
+                            "archive nested deeper than --max-archive-depth {}: not opened",
+                            self.config.max_archive_depth
+                        ),
+                    ));
+                    return;
+                }
+                let limits = archive::Limits {
+                    member: self.config.max_member_bytes,
+                    total: self.config.max_archive_bytes,
+                    ratio: self.config.max_archive_ratio,
+                };
+                let opened = archive::open(kind, content, path, &limits);
+                for p in opened.problems {
+                    out.problems.push(ScanError::new(path, p));
+                }
+                for (name, size) in opened.skipped {
+                    out.skipped.push((format!("{path}!{name}"), size));
+                }
+                for m in opened.members {
+                    let inner = format!("{path}!{}", escape_member_name(&m.name));
+                    self.scan_at(&m.data, &inner, is_notebook(&m.name), depth + 1, out);
+                }
+                return;
+            }
+        }
+        let (text, encoding) = match utf16_to_utf8(content) {
+            Some((utf8, name)) => (std::borrow::Cow::Owned(utf8), Some(name)),
+            None => (std::borrow::Cow::Borrowed(content), None),
+        };
+        let (matches, hits) = self.engine.scan_with_triggers(&text);
+        let mut found = findings_from(&self.engine, matches, &text, path, notebook);
+        if let Some(name) = encoding {
+            for f in &mut found {
+                f.encoding = Some(name.to_string());
+            }
+        }
+        out.findings.extend(found);
+        if self.config.decode {
+            let outer = Located {
+                text: &text,
+                path,
+                notebook,
+                cells: std::cell::OnceCell::new(),
+                chain: encoding.map(str::to_string),
+            };
+            self.decoded(&outer, &text, &hits, None, 1, &mut out.findings);
+        }
+    }
+
+    /// Findings in the encoded runs of `data` (the outer text itself, or
+    /// what a run of it decoded to), located at `at` (the outer run) or at
+    /// each run's own place in the outer text.
+    fn decoded(
+        &self,
+        outer: &Located,
+        data: &[u8],
+        hits: &[(usize, Span)],
+        at: Option<(Span, &str)>,
+        depth: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        for run in self.decoders.runs(data, hits) {
+            let (span, chain) = match at {
+                Some((span, chain)) => (span, format!("{chain}>{}", run.encoding.as_str())),
+                None => (run.span, run.encoding.as_str().to_string()),
+            };
+            let (matches, inner_hits) = self.engine.scan_with_triggers(&run.bytes);
+            for m in matches {
+                let secret = &run.bytes[m.span.start..m.span.end];
+                if let Some(f) =
+                    outer.finding(&self.engine, m.rule, secret, m.entropy, span, &chain)
+                {
+                    out.push(f);
+                }
+            }
+            if depth < self.config.max_decode_depth {
+                let at = Some((span, chain.as_str()));
+                self.decoded(outer, &run.bytes, &inner_hits, at, depth + 1, out);
+            }
+        }
+    }
+}
+
+/// An archive member's name as shown: control characters escaped, so that
+/// a hostile name (`../../x`, a newline) prints as what it is.
+fn escape_member_name(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// The outer text that decoded findings are located in.
+struct Located<'a> {
+    text: &'a [u8],
+    path: &'a str,
+    notebook: bool,
+    /// The notebook's cells, located only once a decoded finding needs them.
+    cells: std::cell::OnceCell<CellMap>,
+    /// The encoding of the text itself (UTF-16), first in every chain.
+    chain: Option<String>,
+}
+
+impl Located<'_> {
+    /// A finding of `secret` (decoded) at the encoded run `span`, unless
+    /// the run's line carries the allow marker.
+    fn finding(
+        &self,
+        engine: &Engine,
+        rule: usize,
+        secret: &[u8],
+        entropy: f64,
+        span: Span,
+        chain: &str,
+    ) -> Option<Finding> {
+        if memchr::memmem::find(line_of(self.text, span), ALLOW_MARKER).is_some() {
+            return None;
+        }
+        let mut lines = LineCounter::new(self.text);
+        let (line, column) = lines.locate(span.start);
+        let (end_line, end_column) = lines.locate(span.end);
+        let rule = &engine.rules()[rule];
+        let encoding = match &self.chain {
+            Some(c) => format!("{c}>{chain}"),
+            None => chain.to_string(),
+        };
+        Some(Finding {
+            rule_id: rule.id.clone(),
+            severity: rule.severity,
+            path: self.path.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            secret_sha256: sha256_hex(secret),
+            secret: String::from_utf8_lossy(secret).into_owned(),
+            entropy: (entropy * 100.0).round() / 100.0,
+            commit: None,
+            at_head: None,
+            removed_in: None,
+            notebook: self
+                .notebook
+                .then(|| {
+                    self.cells
+                        .get_or_init(|| CellMap::new(self.text))
+                        .locate(span.start)
+                })
+                .flatten(),
+            encoding: Some(encoding),
+            verification: None,
+        })
+    }
+}
+
 /// The marker that, on the same line as a secret, accepts it.
 pub const ALLOW_MARKER: &[u8] = b"hfleaks:allow";
 
@@ -166,7 +425,17 @@ pub fn detect(engine: &Engine, content: &[u8], path: &str) -> Vec<Finding> {
 /// [`detect`], told whether `content` is a notebook (for content whose path
 /// is not known yet); findings outside any cell have no `notebook`.
 pub fn detect_as(engine: &Engine, content: &[u8], path: &str, notebook: bool) -> Vec<Finding> {
-    let matches = engine.scan(content);
+    findings_from(engine, engine.scan(content), content, path, notebook)
+}
+
+/// The findings of the engine's `matches` in `content`.
+fn findings_from(
+    engine: &Engine,
+    matches: Vec<crate::engine::Match>,
+    content: &[u8],
+    path: &str,
+    notebook: bool,
+) -> Vec<Finding> {
     if matches.is_empty() {
         return Vec::new();
     }
@@ -247,8 +516,8 @@ mod tests {
 
     #[test]
     fn a_staged_origin_keeps_only_findings_on_added_lines() {
-        let e = Engine::new(rules::builtin());
-        let collector = Collector::new(&e);
+        let s = Scanner::build(rules::builtin(), DetectConfig::default());
+        let collector = Collector::new(&s);
         let text = format!("a = '{T}'\nb = '{T}'\n");
         let origin = Origin::Staged {
             path: "a.py".into(),

@@ -34,13 +34,13 @@ pub struct Match {
 /// Aho-Corasick automaton. The automaton's own prefilter picks one "rare"
 /// byte, which for `hf_` is `_`, on nearly every line of Python: Teddy
 /// looks for whole short patterns at once.
-enum Prefilter {
+pub(crate) enum Prefilter {
     Packed(packed::Searcher),
     Automaton(AhoCorasick),
 }
 
 impl Prefilter {
-    fn new(keywords: &[String]) -> Prefilter {
+    pub(crate) fn new(keywords: &[String]) -> Prefilter {
         let packed = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostFirst)
             .builder()
@@ -57,19 +57,28 @@ impl Prefilter {
         }
     }
 
-    /// Calls `f` with each pattern found, until it returns false.
-    fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize) -> bool) {
+    /// Calls `f` with each pattern found and where (leftmost first, not
+    /// overlapping), until it returns false.
+    pub(crate) fn find_each(&self, hay: &[u8], mut f: impl FnMut(usize, Span) -> bool) {
         match self {
             Prefilter::Packed(s) => {
                 for m in s.find_iter(hay) {
-                    if !f(m.pattern().as_usize()) {
+                    let span = Span {
+                        start: m.start(),
+                        end: m.end(),
+                    };
+                    if !f(m.pattern().as_usize(), span) {
                         return;
                     }
                 }
             }
             Prefilter::Automaton(a) => {
                 for m in a.find_iter(hay) {
-                    if !f(m.pattern().as_usize()) {
+                    let span = Span {
+                        start: m.start(),
+                        end: m.end(),
+                    };
+                    if !f(m.pattern().as_usize(), span) {
                         return;
                     }
                 }
@@ -82,12 +91,24 @@ impl Prefilter {
 pub struct Engine {
     rules: Vec<Rule>,
     prefilter: Prefilter,
+    /// The prefilter's keywords: every rule keyword that contains no other.
+    keywords: Vec<String>,
+    /// Extra literals the same pass looks for ([`Engine::with_triggers`]):
+    /// prefilter patterns from `keywords.len()` on.
+    triggers: usize,
     /// For each prefilter pattern, the rules that listed it as a keyword.
     keyword_rules: Vec<Vec<usize>>,
 }
 
 impl Engine {
     pub fn new(rules: Vec<Rule>) -> Engine {
+        Engine::with_triggers(rules, &[])
+    }
+
+    /// An engine whose one prefilter pass also reports where each of
+    /// `triggers` occurs ([`Engine::scan_with_triggers`]): how the decoders
+    /// find encoded keywords without a second pass over the input.
+    pub fn with_triggers(rules: Vec<Rule>, triggers: &[String]) -> Engine {
         let all: Vec<&str> = rules
             .iter()
             .flat_map(|r| r.keywords.iter().map(String::as_str))
@@ -114,10 +135,14 @@ impl Engine {
                     .collect()
             })
             .collect();
-        let prefilter = Prefilter::new(&keywords);
+        let mut patterns = keywords.clone();
+        patterns.extend(triggers.iter().cloned());
+        let prefilter = Prefilter::new(&patterns);
         Engine {
             rules,
             prefilter,
+            keywords,
+            triggers: triggers.len(),
             keyword_rules,
         }
     }
@@ -126,12 +151,24 @@ impl Engine {
         &self.rules
     }
 
+    /// The keywords the prefilter looks for (each rule keyword that holds
+    /// no shorter one): what a decoder must find encoded.
+    pub fn keywords(&self) -> &[String] {
+        &self.keywords
+    }
+
     /// Finds every accepted secret in `hay`, sorted by position. Where two
     /// rules' secrets overlap, the rule listed first wins.
     pub fn scan(&self, hay: &[u8]) -> Vec<Match> {
-        let triggered = self.triggered_rules(hay);
+        self.scan_with_triggers(hay).0
+    }
+
+    /// [`Engine::scan`], and where each trigger literal occurs (its index
+    /// in the `triggers` given to [`Engine::with_triggers`], and its span).
+    pub fn scan_with_triggers(&self, hay: &[u8]) -> (Vec<Match>, Vec<(usize, Span)>) {
+        let (triggered, hits) = self.prefilter_pass(hay);
         if triggered.iter().all(|t| !t) {
-            return Vec::new();
+            return (Vec::new(), hits);
         }
         let mut candidates = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
@@ -139,25 +176,32 @@ impl Engine {
                 scan_rule(i, rule, hay, &mut candidates);
             }
         }
-        resolve_overlaps(candidates)
+        (resolve_overlaps(candidates), hits)
     }
 
-    /// Which rules have at least one keyword in `hay`.
-    fn triggered_rules(&self, hay: &[u8]) -> Vec<bool> {
+    /// One pass of the prefilter: which rules have at least one keyword in
+    /// `hay`, and every trigger hit. Without triggers it stops once every
+    /// keyword has been seen.
+    fn prefilter_pass(&self, hay: &[u8]) -> (Vec<bool>, Vec<(usize, Span)>) {
         let mut triggered = vec![false; self.rules.len()];
-        let mut seen = vec![false; self.keyword_rules.len()];
-        let mut left = seen.len();
-        self.prefilter.for_each(hay, |p| {
-            if !seen[p] {
+        let mut hits = Vec::new();
+        let keywords = self.keyword_rules.len();
+        let mut seen = vec![false; keywords];
+        let mut left = keywords;
+        let whole = self.triggers > 0;
+        self.prefilter.find_each(hay, |p, span| {
+            if p >= keywords {
+                hits.push((p - keywords, span));
+            } else if !seen[p] {
                 seen[p] = true;
                 for &r in &self.keyword_rules[p] {
                     triggered[r] = true;
                 }
                 left -= 1;
             }
-            left > 0
+            whole || left > 0
         });
-        triggered
+        (triggered, hits)
     }
 }
 
@@ -176,6 +220,10 @@ fn scan_rule(index: usize, rule: &Rule, hay: &[u8], out: &mut Vec<Match>) {
         if !has_boundaries(hay, start, end) {
             // A token may still start inside this match (e.g. `xhf_hf_…`).
             pos = whole.start() + 1;
+            continue;
+        }
+        if rule.reject_in_blobs && in_encoded_blob(hay, start, end) {
+            pos = next;
             continue;
         }
         let secret = &hay[start..end];
@@ -207,6 +255,138 @@ fn has_boundaries(hay: &[u8], start: usize, end: usize) -> bool {
     }
 }
 
+/// Base64 and base64url characters, without padding.
+fn is_base64_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Whether the candidate at `[start, end)` is a slice of a longer encoded
+/// run: glued by `+`, `/` or `-` to at least 16 more base64 characters on
+/// the left or 8 on the right, or followed by `=` padding. A token stands
+/// apart from what surrounds it (`=`, `:`, quotes, spaces, `&`, `@`).
+fn in_encoded_blob(hay: &[u8], start: usize, end: usize) -> bool {
+    let glue = |b: u8| matches!(b, b'+' | b'/' | b'-');
+    if start > 0 && glue(hay[start - 1]) {
+        let run = hay[..start - 1]
+            .iter()
+            .rev()
+            .take_while(|&&b| is_base64_char(b))
+            .take(16)
+            .count();
+        if run >= 16 {
+            return true;
+        }
+    }
+    match hay.get(end) {
+        Some(&b) if glue(b) => {
+            let run = hay[end + 1..]
+                .iter()
+                .take_while(|&&b| is_base64_char(b))
+                .take(8)
+                .count();
+            run >= 8
+        }
+        // Padding: `=` that does not start a value (`hf_…=x` would be an
+        // assignment, `hf_…==` or `hf_…=` at the end of a run is base64).
+        Some(b'=') => hay.get(end + 1).is_none_or(|b| !b.is_ascii_alphanumeric()),
+        _ => false,
+    }
+}
+
+/// The embedded word list (`rules/words.txt`): what identifiers are made of.
+static WORDS: std::sync::LazyLock<foldhash::HashSet<&'static [u8]>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("../rules/words.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::as_bytes)
+            .collect()
+    });
+
+/// Whether `body` reads as an identifier made of words: split at case
+/// changes (`setImageWithURL` → set, Image, With, URL) and digits, every
+/// letter segment must split into words of the embedded list (`runtogether`
+/// → run, together). A random token's body has one-letter and unpronounceable
+/// segments, and so fails at once.
+pub fn is_identifier(body: &[u8]) -> bool {
+    let mut any = false;
+    for segment in camel_segments(body) {
+        if !is_words(&segment.to_ascii_lowercase()) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// The letter segments of a camelCase name: an acronym run (`URL` in
+/// `URLPath`), a capitalised word, or a lowercase run; digits separate.
+fn camel_segments(body: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        let c = body[i];
+        if !c.is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if c.is_ascii_uppercase() {
+            let mut j = i;
+            while j < body.len() && body[j].is_ascii_uppercase() {
+                j += 1;
+            }
+            if j - i > 1 {
+                // `URLPath`: the last capital starts the next word.
+                let end = if j < body.len() && body[j].is_ascii_lowercase() {
+                    j - 1
+                } else {
+                    j
+                };
+                out.push(&body[start..end]);
+                i = end;
+                continue;
+            }
+            i += 1;
+        }
+        while i < body.len() && body[i].is_ascii_lowercase() {
+            i += 1;
+        }
+        out.push(&body[start..i]);
+    }
+    out
+}
+
+/// Whether a lowercase run splits into words of at least two letters from
+/// the embedded list, each perhaps with an inflection (`-s`, `-es`, `-ed`,
+/// `-ing`, `-er`).
+fn is_words(s: &[u8]) -> bool {
+    const LONGEST: usize = 17;
+    if s.len() < 2 {
+        return false;
+    }
+    let mut ok = vec![false; s.len() + 1];
+    ok[0] = true;
+    for end in 2..=s.len() {
+        ok[end] = (end.saturating_sub(LONGEST)..end - 1)
+            .any(|start| ok[start] && is_word(&s[start..end]));
+    }
+    ok[s.len()]
+}
+
+fn is_word(w: &[u8]) -> bool {
+    let words = &*WORDS;
+    words.contains(w)
+        || [&b"s"[..], b"es", b"ed", b"ing", b"er"]
+            .iter()
+            .any(|suffix| {
+                w.len() > suffix.len() + 2
+                    && w.ends_with(suffix)
+                    && words.contains(&w[..w.len() - suffix.len()])
+            })
+}
+
 /// Runs the length, entropy and placeholder checks; returns the body's
 /// entropy when the secret is accepted.
 pub fn accept(rule: &Rule, secret: &[u8]) -> Option<f64> {
@@ -225,6 +405,9 @@ pub fn accept(rule: &Rule, secret: &[u8]) -> Option<f64> {
         return None;
     }
     if is_placeholder(body) {
+        return None;
+    }
+    if rule.reject_identifiers && is_identifier(body) {
         return None;
     }
     Some(entropy)
@@ -407,6 +590,86 @@ mod tests {
 
     fn user(t: &str) -> Vec<(String, String)> {
         vec![("hf-user-access-token".to_string(), t.to_string())]
+    }
+
+    #[test]
+    fn identifiers_made_of_words_are_recognised() {
+        for ident in [
+            "loadImagesWithURLCompletionHandler",
+            "setValueForKeyWithCompletion",
+            "presentViewControllerAnimated",
+            "URLSessionDidFinishEvents",
+            "downloadfileWithurl",
+            "handleRedirectCallbackWithState",
+        ] {
+            assert!(is_identifier(ident.as_bytes()), "{ident}");
+        }
+        for random in [
+            "QmZtRkWvLpNcXyBdGhJsTfUaEoIqVrKwPz",
+            "Qm4tRkWv8pNcXyBd2hJsTfUa7oIqVrKw9z",
+            "loadImagesWithQzxCompletionHandler",
+            "",
+        ] {
+            assert!(!is_identifier(random.as_bytes()), "{random}");
+        }
+        assert_eq!(
+            camel_segments(b"URLPathForID2Value"),
+            [&b"URL"[..], b"Path", b"For", b"ID", b"Value"]
+        );
+    }
+
+    #[test]
+    fn identifier_check_rejects_no_random_body_in_a_million() {
+        // Random 34-character bodies, letters only and letters with digits:
+        // the identifier check must never take one for a name.
+        let mut rng = fastrand::Rng::with_seed(0x5eed);
+        let mut rejected = Vec::new();
+        for i in 0..1_000_000u32 {
+            let body: Vec<u8> = (0..34)
+                .map(|_| {
+                    if i % 2 == 1 && rng.u8(0..8) == 0 {
+                        rng.digit(10) as u8
+                    } else {
+                        rng.alphabetic() as u8
+                    }
+                })
+                .collect();
+            if is_identifier(&body) {
+                rejected.push(String::from_utf8(body).unwrap());
+            }
+        }
+        assert!(
+            rejected.is_empty(),
+            "{} rejected: {:?}",
+            rejected.len(),
+            &rejected[..rejected.len().min(5)]
+        );
+    }
+
+    #[test]
+    fn a_slice_of_an_encoded_blob_is_not_a_token() {
+        let t = token(3);
+        let lead = "U2FsdGVkX19vbmUgdHdvIHRocmVl";
+        for hay in [
+            format!("{lead}+{t}/dGhyZWU"),
+            format!("{lead}/{t}"),
+            format!("{lead}-{t}"),
+            format!("x {t}+ZW5kb2ZibG9i"),
+            format!("x {t}=="),
+            format!("\"{t}=\""),
+        ] {
+            assert!(found(&hay).is_empty(), "{hay}");
+        }
+        for hay in [
+            format!("HF_TOKEN={t}"),
+            format!("token={t}&x=1"),
+            format!("https://hf.co/{t}"),
+            format!("--token {t} --x"),
+            format!("{t}=1"),
+            format!("a+{t}"),
+        ] {
+            assert_eq!(found(&hay), user(&t), "{hay}");
+        }
     }
 
     #[test]

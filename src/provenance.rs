@@ -20,7 +20,8 @@ use crate::sources::objects::{Child, Enumeration, TreeGraph};
 /// (token, path), both interned.
 type Key = (u32, u32);
 
-/// Attributes the findings of `blobs` (found with the blob's first path)
+/// Attributes the findings of `blobs` (each `path` relative to its blob:
+/// `""`, or `!member` inside an archive)
 /// to the commits in `commits` (oldest first). Returns one finding per
 /// token and path lineage: a rename continues a finding, a copy starts one.
 pub fn attribute(
@@ -123,7 +124,8 @@ pub fn attribute(
             continue;
         };
         let mut finding = base.clone();
-        finding.path = walker.paths.name(path).to_string();
+        // The blob's path, then the place inside it (an archive member).
+        finding.path = format!("{}{}", walker.paths.name(path), base.path);
         finding.commit = repo.find_commit(commit_id).ok().map(|c| commit_info(&c));
         let present = at_head.contains(&f);
         finding.at_head = Some(present);
@@ -179,7 +181,8 @@ pub fn attribute_range(
                 continue;
             }
             let mut finding = f.clone();
-            finding.path = change.path.clone();
+            // The changed path, then the place inside the blob (an archive member).
+            finding.path = format!("{}{}", change.path, f.path);
             let still = at_tip(&change.path, secret);
             let removed_in = if still {
                 None
@@ -391,7 +394,7 @@ mod tests {
                 .iter()
                 .filter_map(|b| {
                     let blob = self.repo.find_blob(b.id).ok()?;
-                    let f = detect(&engine, blob.content(), &b.path);
+                    let f = detect(&engine, blob.content(), "");
                     (!f.is_empty()).then_some((b.id, f))
                 })
                 .collect();
@@ -480,7 +483,7 @@ mod tests {
     /// A finding of `secret` as the collector makes it.
     fn finding_of(secret: &str) -> Finding {
         let engine = Engine::new(rules::builtin());
-        detect(&engine, secret.as_bytes(), "first/path").remove(0)
+        detect(&engine, secret.as_bytes(), "").remove(0)
     }
 
     fn change(commit: u8, path: &str, new: Option<u8>, old: Option<u8>) -> Change {

@@ -81,6 +81,10 @@ struct RuleSpec {
     max_length: usize,
     #[serde(default)]
     mixed_case: bool,
+    #[serde(default)]
+    reject_identifiers: bool,
+    #[serde(default)]
+    reject_in_blobs: bool,
     severity: Severity,
     #[serde(default)]
     verifier: Option<String>,
@@ -117,6 +121,12 @@ pub struct Rule {
     pub max_length: usize,
     /// The body must mix upper and lower case letters (rejects words, DNA, hex).
     pub mixed_case: bool,
+    /// Reject bodies that split entirely into words (`hf_setImageWithURL…`):
+    /// method and field names, not tokens.
+    pub reject_identifiers: bool,
+    /// Reject a candidate glued by `+`, `/`, `-` or `=` padding to a longer
+    /// run of base64 characters: a slice of an encoded blob, not a token.
+    pub reject_in_blobs: bool,
     pub severity: Severity,
     pub verifier: Option<String>,
     pub remediation: String,
@@ -203,6 +213,8 @@ fn compile(spec: RuleSpec, file: &str) -> Result<Rule, RuleError> {
         min_entropy: spec.min_entropy,
         max_length: spec.max_length,
         mixed_case: spec.mixed_case,
+        reject_identifiers: spec.reject_identifiers,
+        reject_in_blobs: spec.reject_in_blobs,
         severity: spec.severity,
         verifier: spec.verifier,
         remediation: spec.remediation,

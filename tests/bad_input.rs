@@ -45,7 +45,7 @@ fn twenty_megabyte_single_line() {
 }
 
 #[test]
-fn utf16_and_invalid_utf8_files_do_not_break_the_scan() {
+fn utf16_is_decoded_and_invalid_utf8_does_not_break_the_scan() {
     let t = fake_token(3);
     let dir = tree(&[("ok.txt", &format!("{t}\n"))]);
     let utf16: Vec<u8> = format!("\u{feff}HF_TOKEN={}\n", fake_token(4))
@@ -62,10 +62,11 @@ fn utf16_and_invalid_utf8_files_do_not_break_the_scan() {
     no_panic(&stderr);
     assert_eq!(code, 1);
     let r: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(paths(&r), ["ok.txt", "utf16.txt"], "UTF-16 text is decoded");
+    let f = &r["findings"][1];
     assert_eq!(
-        paths(&r),
-        ["ok.txt"],
-        "UTF-16 text is not decoded (documented)"
+        (f["line"].as_u64(), f["encoding"].as_str()),
+        (Some(1), Some("utf-16le"))
     );
     assert!(r["errors"].as_array().unwrap().is_empty());
 }

@@ -851,3 +851,76 @@ fn user_rule_secret_in_a_commit_summary_is_redacted_in_every_format() {
     let (_, rep) = r.history_loose(&["--messages", "--rules", rule, "--show-secrets"]);
     assert!(rep.to_string().contains(&key));
 }
+
+#[test]
+fn archives_and_encoded_tokens_in_history_are_attributed() {
+    use std::io::Write;
+    let t = fake_token(42);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    write(p, "README.md", b"demo\n");
+    git(p, &["add", "."]);
+    git(p, &["commit", "-q", "-m", "init"]);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("conf/.env", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(format!("# x\nHF_TOKEN={t}\n").as_bytes())
+        .unwrap();
+    write(p, "dist/bundle.zip", &zip.finish().unwrap().into_inner());
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&t);
+    write(
+        p,
+        "k8s.yaml",
+        format!("data:\n  token: {encoded}\n").as_bytes(),
+    );
+    git(p, &["add", "."]);
+    git(p, &["commit", "-q", "-m", "add bundle"]);
+    let added = git(p, &["rev-parse", "HEAD"]);
+    git(p, &["rm", "-q", "k8s.yaml"]);
+    git(p, &["commit", "-q", "-m", "drop secret"]);
+    let removed = git(p, &["rev-parse", "HEAD"]);
+    for packed in [false, true] {
+        if packed {
+            git(p, &["repack", "-a", "-d", "-q"]);
+        }
+        let (code, r) = run_json(p, &["history", "--no-progress"]);
+        assert_eq!(code, 1, "{r}");
+        let f = findings(&r);
+        let shown: Vec<(&str, &str, bool)> = f
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap(),
+                    f["commit"]["id"].as_str().unwrap(),
+                    f["at_head"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("dist/bundle.zip!conf/.env", added.as_str(), true),
+                ("k8s.yaml", added.as_str(), false),
+            ],
+            "packed: {packed}"
+        );
+        assert_eq!(f[0]["line"], 2);
+        assert_eq!(f[1]["encoding"], "base64");
+        assert_eq!(f[1]["removed_in"]["id"], removed.as_str());
+    }
+    // A range sees the same: the member still at the tip, the encoded
+    // token removed by the range's last commit.
+    let (_, r) = run_json(p, &["history", "--no-progress", "--range", "HEAD~2..HEAD"]);
+    let f = findings(&r);
+    assert_eq!(f.len(), 2, "{r}");
+    assert_eq!(f[0]["path"], "dist/bundle.zip!conf/.env");
+    assert_eq!(
+        (f[0]["at_head"].as_bool(), f[1]["at_head"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(f[1]["removed_in"]["id"], removed.as_str());
+    let (_, r) = run_json(p, &["history", "--no-progress", "--range", "HEAD~1..HEAD"]);
+    assert!(findings(&r).is_empty(), "{r}");
+}

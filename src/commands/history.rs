@@ -24,7 +24,9 @@ use crate::sources::objects::{self, Decoded, Enumeration, Objects};
 use crate::ui::{self, Progress};
 
 pub fn run(args: HistoryArgs) -> Result<i32> {
-    let run = Run::start(resolve(&args.report)?)?;
+    let mut config = resolve(&args.report)?;
+    config.detect.max_member_bytes = args.size.max_file_size;
+    let run = Run::start(config)?;
     let repo = git::open(&args.repo).map_err(|e| anyhow!(e))?;
     let filters = repo_filters(&run, &repo)?;
     if repo.is_shallow() {
@@ -141,7 +143,7 @@ fn full_audit(repo: &Repository, run: &Run, limits: &Limits) -> Result<Report> {
 /// Step 1: every pack decoded once, its blobs matched as they come.
 fn decode(run: &Run, objects: &mut Objects, max_file_size: u64) -> (Decoded, Collected) {
     let progress = Progress::new(objects.packed() as u64, "objects");
-    let collector = Collector::with_progress(&run.engine, progress);
+    let collector = Collector::with_progress(&run.scanner, progress);
     let decoded = objects::decode_packs(objects, max_file_size, &collector);
     (decoded, collector.finish())
 }
@@ -198,9 +200,10 @@ fn match_blobs(
             continue;
         }
         if let Some(mut list) = packed_found.remove(&blob.id) {
-            // Cells were located before the path was known.
+            // Cells were located before the path was known (archive
+            // members, with a path of their own, were told by their name).
             if !is_notebook(&blob.path) {
-                for f in &mut list {
+                for f in list.iter_mut().filter(|f| f.path.is_empty()) {
                     f.notebook = None;
                 }
             }
@@ -210,7 +213,7 @@ fn match_blobs(
         stats.bytes += size;
     }
     let progress = Progress::new(rest.len() as u64, "blobs");
-    let collector = Collector::with_progress(&run.engine, progress);
+    let collector = Collector::with_progress(&run.scanner, progress);
     for (blob, size) in skipped {
         stats.skipped += 1;
         crate::sources::Sink::skipped(&collector, &blob_origin(blob), size);
@@ -230,11 +233,20 @@ fn blob_origin(blob: &BlobRef) -> Origin {
     }
 }
 
-/// The findings of the blob hits, by blob id.
+/// The findings of the blob hits, by blob id. Each finding's `path` is
+/// made relative to its blob: `""` for the blob itself, `!member` inside
+/// an archive; attribution puts the blob's path in front.
 fn blob_findings(hits: Vec<crate::detect::Hit>) -> HashMap<Oid, Vec<Finding>> {
     hits.into_iter()
         .filter_map(|h| match h.origin {
-            Origin::Blob { id, .. } => Some((id, h.findings)),
+            Origin::Blob { id, path } => {
+                let prefix = path.map_or(0, |p| p.len());
+                let mut findings = h.findings;
+                for f in &mut findings {
+                    f.path = f.path.get(prefix..).unwrap_or("").to_string();
+                }
+                Some((id, findings))
+            }
             _ => None,
         })
         .collect()
@@ -264,7 +276,7 @@ fn history_report(
 /// Findings in commit messages (`--messages`): path "" and the commit;
 /// each token once, at the oldest commit that has it.
 fn message_findings(repo: &Repository, run: &Run, commits: &[Oid]) -> Vec<Finding> {
-    let collector = Collector::new(&run.engine);
+    let collector = Collector::new(&run.scanner);
     git::messages(repo, commits, &collector);
     let mut out: Vec<Finding> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -307,7 +319,7 @@ fn range_audit(repo: &Repository, run: &Run, range: &str, limits: &Limits) -> Re
         .collect();
     let handles = Handles::open(repo.path()).map_err(|e| anyhow!(e))?;
     let collector =
-        Collector::with_progress(&run.engine, Progress::new(blobs.len() as u64, "blobs"));
+        Collector::with_progress(&run.scanner, Progress::new(blobs.len() as u64, "blobs"));
     let stats = git::read_blobs(&handles, &blobs, limits.max_file_size, &collector);
     let mut collected = collector.finish();
     let found = blob_findings(std::mem::take(&mut collected.hits));
@@ -316,9 +328,19 @@ fn range_audit(repo: &Repository, run: &Run, range: &str, limits: &Limits) -> Re
         .revparse(range)
         .ok()
         .and_then(|r| r.to().and_then(|o| o.peel_to_tree().ok()));
+    // Whether a blob holds a secret: as written, or encoded or archived
+    // (then the blob is scanned again; only blobs near a finding are).
     let contains = |blob: Option<Oid>, secret: &[u8]| {
         blob.and_then(|id| repo.find_blob(id).ok())
-            .is_some_and(|b| memchr::memmem::find(b.content(), secret).is_some())
+            .is_some_and(|b| {
+                memchr::memmem::find(b.content(), secret).is_some()
+                    || run
+                        .scanner
+                        .scan(b.content(), "", false)
+                        .findings
+                        .iter()
+                        .any(|f| f.secret.as_bytes() == secret)
+            })
     };
     let at_tip = |path: &str, secret: &[u8]| {
         tip.as_ref()

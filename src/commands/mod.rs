@@ -18,9 +18,9 @@ use anyhow::Result;
 
 use crate::cli::{ColorChoice, ReportArgs};
 use crate::config::{
-    Depth, ExitPolicy, FailOn, FilterConfig, OutputConfig, RunConfig, VerifyConfig,
+    Depth, DetectConfig, ExitPolicy, FailOn, FilterConfig, OutputConfig, RunConfig, VerifyConfig,
 };
-use crate::detect::redact_text;
+use crate::detect::{Scanner, redact_text};
 use crate::engine::Engine;
 use crate::filter::{Filters, IGNORE_FILE};
 use crate::finding::Report;
@@ -62,8 +62,18 @@ fn resolve_with(args: &ReportArgs, env: impl Fn(&str) -> Option<String>) -> Resu
         ColorChoice::Never => false,
         ColorChoice::Auto => ui::stdout_is_terminal() && env("NO_COLOR").is_none(),
     };
+    let d = &args.detect;
     Ok(RunConfig {
         rules: args.rules.rules.clone(),
+        detect: DetectConfig {
+            decode: !d.no_decode,
+            max_decode_depth: d.max_decode_depth,
+            archives: !d.no_archives,
+            max_archive_depth: d.max_archive_depth,
+            max_archive_bytes: d.max_archive_size,
+            max_archive_ratio: d.max_archive_ratio,
+            ..DetectConfig::default()
+        },
         filters: FilterConfig {
             baseline: args.baseline.clone(),
             ignore_files: args.ignore_file.clone(),
@@ -101,11 +111,13 @@ fn is_true(v: &str) -> bool {
     )
 }
 
-/// A reporting command under way: its configuration, its engine, and when
-/// it started.
+/// A reporting command under way: its configuration, its engine and
+/// scanner, and when it started.
 pub struct Run {
     pub config: RunConfig,
     pub engine: Arc<Engine>,
+    /// The engine with the decoders and archive readers around it.
+    pub scanner: Scanner,
     started: Instant,
 }
 
@@ -124,7 +136,8 @@ impl Run {
                 .num_threads(config.threads)
                 .build_global();
         }
-        let engine = Arc::new(Engine::new(load_all(&config.rules)?));
+        let scanner = Scanner::build(load_all(&config.rules)?, config.detect.clone());
+        let engine = scanner.shared_engine();
         if !config.output.show_secrets {
             let redactor = engine.clone();
             ui::set_redactor(move |line| redact_text(&redactor, line));
@@ -132,6 +145,7 @@ impl Run {
         Ok(Run {
             config,
             engine,
+            scanner,
             started,
         })
     }

@@ -14,7 +14,9 @@ use crate::sources::display_path;
 use crate::sources::stdin::scan_stdin;
 
 pub fn run(args: ScanArgs) -> Result<i32> {
-    let run = Run::start(resolve(&args.report)?)?;
+    let mut config = resolve(&args.report)?;
+    config.detect.max_member_bytes = args.size.max_file_size;
+    let run = Run::start(config)?;
     let mut filters = run.filters(&project_ignore_files(&args.paths))?;
     filters.set_roots(
         args.paths
@@ -42,7 +44,7 @@ pub fn run(args: ScanArgs) -> Result<i32> {
         ..ScanStats::default()
     };
 
-    let collector = Collector::new(&run.engine);
+    let collector = Collector::new(&run.scanner);
     if !stdin.is_empty() {
         stats.bytes += scan_stdin(&collector);
         stats.files += 1;

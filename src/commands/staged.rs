@@ -15,7 +15,7 @@ pub fn run(args: StagedArgs) -> Result<i32> {
     let run = Run::start(resolve(&args.report)?)?;
     let repo = git::open(&args.repo).map_err(|e| anyhow!(e))?;
     let filters = repo_filters(&run, &repo)?;
-    let collector = Collector::new(&run.engine);
+    let collector = Collector::new(&run.scanner);
     let stats = staged::read(&repo, &collector).map_err(|e| anyhow!(e))?;
     let (findings, errors) = collector.finish().into_findings();
     let report = Report {

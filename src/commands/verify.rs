@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use super::{Run, resolve};
 use crate::cli::VerifyArgs;
 use crate::config::Depth;
-use crate::detect::Collector;
+use crate::detect::{Collector, Scanner};
 use crate::finding::{Report, ScanError, ScanKind, ScanStats, redact};
 use crate::sources::tokens;
 use crate::ui;
@@ -17,7 +17,9 @@ pub fn run(mut args: VerifyArgs) -> Result<i32> {
     let run = Run::start(resolve(&args.report)?)?;
     let filters = run.filters(&[])?;
     let candidates = tokens::read(&args.tokens).context("cannot read standard input")?;
-    let collector = Collector::new(&run.engine);
+    // A candidate is sent only as written: nothing is decoded.
+    let scanner = Scanner::plain(run.engine.clone());
+    let collector = Collector::new(&scanner);
     tokens::feed(&candidates, &collector);
     let collected = collector.finish();
 

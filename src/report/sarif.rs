@@ -110,17 +110,28 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
             text.push(')');
         }
     }
-    let uri = if f.path.is_empty() {
+    // A member of an archive (`dist/a.whl!pkg/.env`) is located at the
+    // archive, the file code scanning can show; the member is a property.
+    let (file, member) = match f.path.split_once('!') {
+        Some((file, member)) => (file, Some(member)),
+        None => (f.path.as_str(), None),
+    };
+    let uri = if file.is_empty() {
         ".git/COMMIT_EDITMSG".to_string()
     } else {
-        uri_of(&f.path)
+        uri_of(file)
     };
-    let region = Region::builder()
-        .start_line(f.line as i64)
-        .start_column(f.column as i64)
-        .end_line(f.end_line as i64)
-        .end_column(f.end_column as i64)
-        .build();
+    let region = match member {
+        // Lines of a member mean nothing in the (binary) archive file; they
+        // are in the properties.
+        Some(_) => Region::builder().start_line(1).build(),
+        None => Region::builder()
+            .start_line(f.line as i64)
+            .start_column(f.column as i64)
+            .end_line(f.end_line as i64)
+            .end_column(f.end_column as i64)
+            .build(),
+    };
     let location = Location::builder()
         .physical_location(
             PhysicalLocation::builder()
@@ -148,6 +159,10 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
     props.insert("secret".into(), json!(f.secret));
     props.insert("secret_sha256".into(), json!(f.secret_sha256));
     props.insert("entropy".into(), json!(f.entropy));
+    if let Some(member) = member {
+        props.insert("archive_member".into(), json!(member));
+        props.insert("member_line".into(), json!(f.line));
+    }
     for (key, value) in [
         ("commit", serde_json::to_value(&f.commit)),
         ("at_head", serde_json::to_value(f.at_head)),

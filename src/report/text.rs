@@ -78,6 +78,13 @@ fn write_finding(
         f.secret,
         &f.secret_sha256[..f.secret_sha256.len().min(12)]
     )?;
+    if let Some(encoding) = &f.encoding {
+        writeln!(
+            out,
+            "  encoded  {}  (found by decoding it)",
+            printable(encoding)
+        )?;
+    }
     if let Some(nb) = &f.notebook {
         writeln!(out, "  cell     {} ({})", nb.cell, nb.part)?;
     }

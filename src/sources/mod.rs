@@ -4,6 +4,8 @@
 //! what the engine matches into findings. A new source is a new file here
 //! that feeds a `Sink`, and a new `Origin` variant if none fits.
 
+pub mod archive;
+pub mod decode;
 pub mod dir;
 pub mod git;
 pub mod objects;

@@ -1,0 +1,360 @@
+//! Archives and compressed files as sources: the members of a zip (and its
+//! family: `.whl`, `.jar`, `.nupkg`), a tar, a gzip file or a `.tar.gz`,
+//! recognised by their content (magic bytes), not their names, so that a
+//! blob in git history is opened the same way as a file. Pure and bounded:
+//! nothing is written anywhere; each member is read into memory only up to
+//! the member limit, an archive's members add up to at most
+//! [`Limits::total`] bytes, and a member that expands more than
+//! [`Limits::ratio`] times is cut off as a likely decompression bomb.
+
+use std::io::{self, Cursor, Read};
+
+/// Bounds on what one archive may expand to.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest member read (as `--max-file-size`).
+    pub member: u64,
+    /// Decompressed bytes of all members of one archive.
+    pub total: u64,
+    /// Largest expansion of a compressed member (decompressed ÷ compressed),
+    /// checked once a member has grown past a megabyte.
+    pub ratio: u64,
+}
+
+/// What kind of container `content` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Zip,
+    Gzip,
+    Tar,
+}
+
+/// The container `content` is, from its first bytes.
+pub fn kind(content: &[u8]) -> Option<Kind> {
+    if content.starts_with(b"PK\x03\x04") || content.starts_with(b"PK\x05\x06") {
+        Some(Kind::Zip)
+    } else if content.starts_with(&[0x1f, 0x8b]) {
+        Some(Kind::Gzip)
+    } else if content.len() >= 262 && &content[257..262] == b"ustar" {
+        Some(Kind::Tar)
+    } else {
+        None
+    }
+}
+
+/// One member: its name inside the archive, and its content.
+pub struct Member {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// What opening an archive gave: its members (in archive order) and the
+/// problems met (a truncated archive, a bound reached); what was read
+/// before a problem is kept.
+#[derive(Default)]
+pub struct Opened {
+    pub members: Vec<Member>,
+    pub problems: Vec<String>,
+    /// Members left out for being larger than the member limit.
+    pub skipped: Vec<(String, u64)>,
+}
+
+/// Opens `content` of `kind`; `name` is the archive's own name, used to
+/// name the one member of a plain gzip file (`notes.txt.gz` → `notes.txt`).
+pub fn open(kind: Kind, content: &[u8], name: &str, limits: &Limits) -> Opened {
+    let mut opened = Opened::default();
+    let mut budget = Budget {
+        left: limits.total,
+        limits: *limits,
+        exhausted: false,
+    };
+    match kind {
+        Kind::Zip => zip_members(content, &mut budget, &mut opened),
+        Kind::Tar => tar_members(content, &mut budget, &mut opened),
+        Kind::Gzip => {
+            let mut decoder = flate2::read::MultiGzDecoder::new(content);
+            let inner_name = decoder
+                .header()
+                .and_then(|h| h.filename())
+                .map(|f| String::from_utf8_lossy(f).into_owned());
+            let (data, problem) = budget.read(&mut decoder, content.len() as u64);
+            if let Some(p) = problem {
+                opened.problems.push(p);
+            }
+            match data {
+                Some(data) if self::kind(&data) == Some(Kind::Tar) => {
+                    tar_members(&data, &mut budget, &mut opened);
+                }
+                Some(data) => opened.members.push(Member {
+                    name: inner_name.unwrap_or_else(|| gunzipped_name(name)),
+                    data,
+                }),
+                None => opened.skipped.push((
+                    inner_name.unwrap_or_else(|| gunzipped_name(name)),
+                    limits.member,
+                )),
+            }
+        }
+    }
+    opened
+}
+
+/// `notes.txt.gz` → `notes.txt`; `x.tgz` → `x.tar`; otherwise the last
+/// path component.
+fn gunzipped_name(name: &str) -> String {
+    let base = name.rsplit(['/', '!']).next().unwrap_or(name);
+    if let Some(stem) = base.strip_suffix(".tgz") {
+        format!("{stem}.tar")
+    } else if let Some(stem) = base.strip_suffix(".gz") {
+        stem.to_string()
+    } else {
+        base.to_string()
+    }
+}
+
+/// The bytes an archive may still expand to, and how members are read.
+struct Budget {
+    left: u64,
+    limits: Limits,
+    /// The total bound was reached: no further member is read.
+    exhausted: bool,
+}
+
+impl Budget {
+    /// Reads one member from `reader` (`compressed` bytes of input): its
+    /// data (`None` when it was not read whole), and the problem if a bound
+    /// was reached or the data ended early. A member merely larger than
+    /// the member limit is `None` with no problem (it is noted as skipped).
+    fn read(
+        &mut self,
+        reader: &mut dyn Read,
+        compressed: u64,
+    ) -> (Option<Vec<u8>>, Option<String>) {
+        const CHECK_AFTER: u64 = 1 << 20;
+        let mut data = Vec::new();
+        let mut buf = [0u8; 64 * 1024];
+        let outcome = loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break (true, None),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break (true, Some(format!("truncated or corrupt: {e}"))),
+            };
+            let total = data.len() as u64 + n as u64;
+            if total > CHECK_AFTER && total > compressed.max(1).saturating_mul(self.limits.ratio) {
+                break (
+                    false,
+                    Some(format!(
+                        "stopped reading: it expands more than {}× (a decompression bomb?)",
+                        self.limits.ratio
+                    )),
+                );
+            }
+            if total > self.left {
+                self.exhausted = true;
+                break (
+                    false,
+                    Some(format!(
+                        "stopped reading: the archive expands to more than {} bytes",
+                        self.limits.total
+                    )),
+                );
+            }
+            if total > self.limits.member {
+                break (false, None);
+            }
+            data.extend_from_slice(&buf[..n]);
+        };
+        self.left -= (data.len() as u64).min(self.left);
+        match outcome {
+            (true, problem) => (Some(data), problem),
+            (false, problem) => (None, problem),
+        }
+    }
+}
+
+fn zip_members(content: &[u8], budget: &mut Budget, opened: &mut Opened) {
+    let mut archive = match zip::ZipArchive::new(Cursor::new(content)) {
+        Ok(a) => a,
+        Err(e) => {
+            opened
+                .problems
+                .push(format!("cannot read zip archive: {e}"));
+            return;
+        }
+    };
+    for i in 0..archive.len() {
+        let mut file = match archive.by_index(i) {
+            Ok(f) => f,
+            Err(e) => {
+                opened.problems.push(format!("member {}: {e}", i + 1));
+                continue;
+            }
+        };
+        if budget.exhausted {
+            return;
+        }
+        if file.is_dir() {
+            continue;
+        }
+        let name = file.name().to_string();
+        let compressed = file.compressed_size();
+        let (data, problem) = budget.read(&mut file, compressed);
+        if let Some(p) = problem {
+            opened.problems.push(format!("{name}: {p}"));
+        }
+        match data {
+            Some(data) => opened.members.push(Member { name, data }),
+            None => opened.skipped.push((name, file.size())),
+        }
+    }
+}
+
+fn tar_members(content: &[u8], budget: &mut Budget, opened: &mut Opened) {
+    let mut archive = tar::Archive::new(content);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            opened
+                .problems
+                .push(format!("cannot read tar archive: {e}"));
+            return;
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                opened
+                    .problems
+                    .push(format!("truncated or corrupt tar archive: {e}"));
+                return;
+            }
+        };
+        if budget.exhausted {
+            return;
+        }
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let size = entry.size();
+        // A tar member is stored, not compressed: its size is what it costs.
+        let (data, problem) = budget.read(&mut entry, size.max(1));
+        if let Some(p) = problem {
+            opened.problems.push(format!("{name}: {p}"));
+        }
+        match data {
+            Some(data) => opened.members.push(Member { name, data }),
+            None => opened.skipped.push((name, size)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    pub(crate) fn limits() -> Limits {
+        Limits {
+            member: 50 << 20,
+            total: 256 << 20,
+            ratio: 100,
+        }
+    }
+
+    pub(crate) fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in files {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    pub(crate) fn gzip_of(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    pub(crate) fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn members_of_each_kind_are_read() {
+        let zip = zip_of(&[("a/x.env", b"one"), ("b.py", b"two")]);
+        let tar = tar_of(&[("c.txt", b"three")]);
+        let tgz = gzip_of(&tar);
+        let gz = gzip_of(b"four");
+        for (bytes, name, expect) in [
+            (&zip, "p.whl", vec!["a/x.env", "b.py"]),
+            (&tar, "p.tar", vec!["c.txt"]),
+            (&tgz, "p.tar.gz", vec!["c.txt"]),
+            (&gz, "notes.txt.gz", vec!["notes.txt"]),
+        ] {
+            let k = kind(bytes).expect(name);
+            let opened = open(k, bytes, name, &limits());
+            assert!(opened.problems.is_empty(), "{name}: {:?}", opened.problems);
+            let names: Vec<&str> = opened.members.iter().map(|m| m.name.as_str()).collect();
+            assert_eq!(names, expect, "{name}");
+        }
+        assert_eq!(kind(b"{\"cells\": []}"), None);
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_ratio_with_bounded_memory() {
+        let zeros = vec![0u8; 64 << 20];
+        let bomb = gzip_of(&zeros);
+        assert!(bomb.len() < 200_000);
+        let opened = open(Kind::Gzip, &bomb, "bomb.gz", &limits());
+        assert!(opened.members.is_empty());
+        assert!(
+            opened.problems[0].contains("decompression bomb"),
+            "{:?}",
+            opened.problems
+        );
+    }
+
+    #[test]
+    fn the_total_bound_stops_an_archive_of_many_members() {
+        let data = vec![b'a'; 1 << 20];
+        let files: Vec<(String, &[u8])> = (0..8).map(|i| (format!("m{i}"), &data[..])).collect();
+        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+        let tar = tar_of(&refs);
+        let small = Limits {
+            total: 3 << 20,
+            ..limits()
+        };
+        let opened = open(Kind::Tar, &tar, "t.tar", &small);
+        assert_eq!(opened.members.len(), 3);
+        assert!(
+            opened.problems.iter().any(|p| p.contains("more than")),
+            "{:?}",
+            opened.problems
+        );
+    }
+
+    #[test]
+    fn a_truncated_archive_is_a_problem_not_a_panic() {
+        let zip = zip_of(&[("a.env", b"x")]);
+        for cut in [10, zip.len() / 2, zip.len() - 5] {
+            let _ = open(Kind::Zip, &zip[..cut], "t.zip", &limits());
+        }
+        let gz = gzip_of(&vec![b'x'; 100_000]);
+        let opened = open(Kind::Gzip, &gz[..gz.len() / 2], "t.gz", &limits());
+        assert!(!opened.problems.is_empty());
+    }
+}
