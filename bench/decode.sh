@@ -34,7 +34,7 @@ measure() { # INPUT BYTES FILES OUT-NAME
   find "$1" -type f -print0 | xargs -0 cat >/dev/null
   python3 "$BENCH_SRC/runner.py" scan --input "$1" --bytes "$2" --files "$3" \
     --runs "$RUNS" --warmup "$WARMUP" --out-dir "$BENCH_DIR/out-decode" \
-    --json "$BENCH_DIR/decode-$4.json" "${args[@]}"
+    --json "$BENCH_DIR/decode-$4.json" "${args[@]}" || log "(a tool failed on $1: see above)"
 }
 
 log "== 1. the source tree: hfleaks with decoding and archives (hfleaks) and without (hfleaks-base)"

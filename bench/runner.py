@@ -48,7 +48,7 @@ def tool_commands(mode, target, out, args):
                                    "--no-banner", "--log-level", "error",
                                    "--report-format", "json", "--report-path", out("gitleaks")]))
     if args.betterleaks:
-        tools.append(("betterleaks", [args.betterleaks, "dir" if mode == "scan" else "git", target,
+        tools.append(("betterleaks", [args.betterleaks, "fs" if mode == "scan" else "git", target,
                                       "--no-banner", "--log-level", "error", "-o", out("betterleaks")]))
     return tools
 
@@ -67,8 +67,11 @@ def count_findings(tool, path):
         items = doc.get("findings", []) if isinstance(doc, dict) else doc
         hf = sum(1 for x in items if "huggingface" in json.dumps(x.get("rule", {})).lower())
         return len(items), hf
+    if tool == "betterleaks" and isinstance(doc, dict):
+        doc = doc.get("findings") or []
     items = doc if isinstance(doc, list) else []
-    return len(items), sum(1 for x in items if "huggingface" in str(x.get("RuleID", "")).lower())
+    rule = lambda x: str(x.get("RuleID") or x.get("rule_id") or x.get("ruleID") or x.get("rule") or "")  # noqa: E731
+    return len(items), sum(1 for x in items if "huggingface" in rule(x).lower())
 
 
 def run_once(cmd, log_path, report_path):
