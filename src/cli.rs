@@ -35,6 +35,9 @@ pub enum Command {
     Staged(StagedArgs),
     /// Check whether tokens are live (arguments, or standard input one per line).
     Verify(VerifyArgs),
+    /// Ask the Hub to revoke leaked tokens (arguments, standard input, or a
+    /// report written with --show-secrets). Asks for confirmation.
+    Revoke(RevokeArgs),
     /// List or test the detection rules.
     Rules {
         #[command(subcommand)]
@@ -63,6 +66,29 @@ pub struct RulesArgs {
     /// Also load rules from this file or directory of *.toml files.
     #[arg(long = "rules", value_name = "FILE_OR_DIR")]
     pub rules: Vec<PathBuf>,
+}
+
+/// Where the Hub is and how long to wait for it: verification and revocation.
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    /// The Hub to talk to [default: $HF_ENDPOINT, else
+    /// https://huggingface.co]. Only https://, or http:// on a loopback host.
+    #[arg(long, value_name = "URL", help_heading = "Verification")]
+    pub hf_endpoint: Option<String>,
+
+    /// Send nothing to the Hub (as HF_HUB_OFFLINE=1).
+    #[arg(long, help_heading = "Verification")]
+    pub offline: bool,
+
+    /// Seconds to wait for each Hub request.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        value_parser = parse_secs,
+        help_heading = "Verification"
+    )]
+    pub verify_timeout: f64,
 }
 
 /// How far content is unpacked before matching.
@@ -205,24 +231,8 @@ pub struct ReportArgs {
     )]
     pub analyze_max_repos: usize,
 
-    /// The Hub to verify against [default: $HF_ENDPOINT, else
-    /// https://huggingface.co]. Only https://, or http:// on a loopback host.
-    #[arg(long, value_name = "URL", help_heading = "Verification")]
-    pub hf_endpoint: Option<String>,
-
-    /// Send nothing: skip verification with a note (as HF_HUB_OFFLINE=1).
-    #[arg(long, help_heading = "Verification")]
-    pub offline: bool,
-
-    /// Seconds to wait for each Hub request.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 10.0,
-        value_parser = parse_secs,
-        help_heading = "Verification"
-    )]
-    pub verify_timeout: f64,
+    #[command(flatten)]
+    pub hub: HubArgs,
 
     /// Tokens verified at the same time.
     #[arg(
@@ -259,6 +269,42 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Tokens to revoke. None (and no --from-report), or "-", reads them from
+    /// standard input, one per line; arguments land in your shell history.
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+
+    /// Revoke the tokens of an earlier JSON report (written with --show-secrets).
+    #[arg(long, value_name = "REPORT.json", conflicts_with = "tokens")]
+    pub from_report: Option<PathBuf>,
+
+    /// Revoke only tokens verified live (verifying first those the report
+    /// has no verification for).
+    #[arg(long)]
+    pub only_valid: bool,
+
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Send nothing: show what would be sent (redacted).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Cut the tokens off from this organization only, with its admin's
+    /// token from HF_TOKEN (Enterprise organizations).
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
+    #[command(flatten)]
+    pub rules: RulesArgs,
+
+    #[command(flatten)]
+    pub hub: HubArgs,
 }
 
 #[derive(Debug, Args)]

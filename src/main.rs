@@ -21,6 +21,7 @@ fn main() {
         Command::History(args) => commands::history::run(args),
         Command::Staged(args) => commands::staged::run(args),
         Command::Verify(args) => commands::verify::run(args),
+        Command::Revoke(args) => commands::revoke::run(args),
         Command::Rules { action } => commands::rules::run(action),
     };
     let code = match result {

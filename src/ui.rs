@@ -99,6 +99,20 @@ pub fn say(text: &str) {
     }
 }
 
+/// Asks `question` on the terminal and reads the answer from standard
+/// input: whether it was yes. Only called when standard input is a terminal.
+pub fn confirm(question: &str) -> bool {
+    {
+        let _ = write!(io::stderr().lock(), "{question} [y/N] ");
+        let _ = io::stderr().flush();
+    }
+    let mut answer = String::new();
+    if io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
 /// With `HFLEAKS_TIMING` set, how long a phase took and the memory so far
 /// (for benchmarks).
 pub fn timing(name: &str, since: &mut Instant) {

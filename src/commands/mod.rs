@@ -5,6 +5,7 @@
 //! themselves decide nothing about the command line.
 
 pub mod history;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod staged;
@@ -16,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::cli::{ColorChoice, ReportArgs};
+use crate::cli::{ColorChoice, HubArgs, ReportArgs};
 use crate::config::{
     Depth, DetectConfig, ExitPolicy, FailOn, FilterConfig, OutputConfig, RunConfig, VerifyConfig,
 };
@@ -46,13 +47,8 @@ fn resolve_with(args: &ReportArgs, env: impl Fn(&str) -> Option<String>) -> Resu
     let deep = args.analyze || args.verify == Some(Depth::Deep);
     let enabled =
         args.verify.is_some() || deep || args.only_verified || args.fail_on == FailOn::Valid;
-    let offline = args.offline || env("HF_HUB_OFFLINE").is_some_and(|v| is_true(&v));
-    let url = args
-        .hf_endpoint
-        .clone()
-        .or_else(|| env("HF_ENDPOINT").filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
-    let endpoint = match Endpoint::parse(&url) {
+    let (offline, endpoint) = hub_endpoint(&args.hub, &env);
+    let endpoint = match endpoint {
         Ok(e) => e,
         Err(msg) if enabled && !offline => anyhow::bail!(msg),
         Err(_) => Endpoint::parse(DEFAULT_ENDPOINT).expect("the default endpoint is valid"),
@@ -82,7 +78,7 @@ fn resolve_with(args: &ReportArgs, env: impl Fn(&str) -> Option<String>) -> Resu
             enabled,
             offline,
             endpoint,
-            timeout: std::time::Duration::from_secs_f64(args.verify_timeout.max(0.001)),
+            timeout: std::time::Duration::from_secs_f64(args.hub.verify_timeout.max(0.001)),
             concurrency: args.verify_concurrency.max(1),
             analyze_max_repos: deep.then_some(args.analyze_max_repos),
             only_verified: args.only_verified,
@@ -101,6 +97,31 @@ fn resolve_with(args: &ReportArgs, env: impl Fn(&str) -> Option<String>) -> Resu
         progress: !args.no_progress,
         quiet: args.quiet,
     })
+}
+
+/// Whether the Hub is off limits (`--offline`, `HF_HUB_OFFLINE`), and the
+/// endpoint (`--hf-endpoint`, else `HF_ENDPOINT`, else the default) or why
+/// tokens must not go there.
+fn hub_endpoint(
+    args: &HubArgs,
+    env: &impl Fn(&str) -> Option<String>,
+) -> (bool, Result<Endpoint, String>) {
+    let offline = args.offline || env("HF_HUB_OFFLINE").is_some_and(|v| is_true(&v));
+    let url = args
+        .hf_endpoint
+        .clone()
+        .or_else(|| env("HF_ENDPOINT").filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+    (offline, Endpoint::parse(&url))
+}
+
+/// The Hub settings of a command that talks to the Hub whatever its other
+/// flags (`revoke`): an endpoint tokens must not go to is an error.
+pub fn resolve_hub(args: &HubArgs) -> Result<(bool, Endpoint, std::time::Duration)> {
+    let (offline, endpoint) = hub_endpoint(args, &|k| std::env::var(k).ok());
+    let endpoint = endpoint.map_err(anyhow::Error::msg)?;
+    let timeout = std::time::Duration::from_secs_f64(args.verify_timeout.max(0.001));
+    Ok((offline, endpoint, timeout))
 }
 
 /// huggingface_hub's reading of a boolean environment variable.

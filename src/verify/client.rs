@@ -204,13 +204,33 @@ impl Hub {
     /// [`MAX_RETRIES`] times. `Err` is the reason the token's status stays
     /// unknown (timeout, connection or TLS error, retries exhausted).
     pub fn get(&self, url: &str, token: &str) -> Result<HubResponse, String> {
-        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        self.request(url, Some(token), None)
+    }
+
+    /// POSTs the JSON `body` to `url` (with `bearer` as the Authorization,
+    /// if any), with the same retry discipline as [`Hub::get`].
+    pub fn post_json(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Result<HubResponse, String> {
+        self.request(url, bearer, Some(&body.to_string()))
+    }
+
+    fn request(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<HubResponse, String> {
+        if token.is_some_and(|t| !t.bytes().all(|b| b.is_ascii_graphic())) {
             return Err("not sent: the secret cannot be an HTTP header value".to_string());
         }
         let mut attempt = 0;
         loop {
             self.gate.wait();
-            let resp = self.send(url, token)?;
+            let resp = self.send(url, token, body)?;
             if !is_retryable(resp.status) {
                 return Ok(resp.inner);
             }
@@ -249,12 +269,24 @@ impl Hub {
         exp + Duration::from_millis(if jitter == 0 { 0 } else { random % jitter })
     }
 
-    fn send(&self, url: &str, token: &str) -> Result<Answer, String> {
-        let result = self
-            .agent
-            .get(url)
-            .header("Authorization", &format!("Bearer {token}"))
-            .call();
+    fn send(&self, url: &str, token: Option<&str>, body: Option<&str>) -> Result<Answer, String> {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let result = match body {
+            None => {
+                let mut req = self.agent.get(url);
+                if let Some(b) = &bearer {
+                    req = req.header("Authorization", b);
+                }
+                req.call()
+            }
+            Some(body) => {
+                let mut req = self.agent.post(url).content_type("application/json");
+                if let Some(b) = &bearer {
+                    req = req.header("Authorization", b);
+                }
+                req.send(body)
+            }
+        };
         let mut resp = result.map_err(|e| self.describe(&e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod exposure;
+pub mod revoke;
 pub mod whoami;
 
 use std::collections::HashMap;

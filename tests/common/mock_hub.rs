@@ -16,6 +16,8 @@ pub struct Request {
     pub path: String,
     pub authorization: Option<String>,
     pub user_agent: Option<String>,
+    /// The request body (POST), as text.
+    pub body: String,
 }
 
 impl Request {
@@ -122,25 +124,30 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Request>>, handler: &Handler, b
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
     let (mut authorization, mut user_agent) = (None, None);
+    let mut length = 0usize;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
             break;
         }
         if let Some((name, value)) = h.split_once(':') {
-            let value = Some(value.trim().to_string());
+            let value = value.trim().to_string();
             match name.trim().to_ascii_lowercase().as_str() {
-                "authorization" => authorization = value,
-                "user-agent" => user_agent = value,
+                "authorization" => authorization = Some(value),
+                "user-agent" => user_agent = Some(value),
+                "content-length" => length = value.parse().unwrap_or(0),
                 _ => {}
             }
         }
     }
+    let mut body = vec![0u8; length.min(64 << 20)];
+    let _ = std::io::Read::read_exact(&mut reader, &mut body);
     let req = Request {
         method,
         path,
         authorization,
         user_agent,
+        body: String::from_utf8_lossy(&body).into_owned(),
     };
     let earlier = {
         let mut all = requests.lock().unwrap();
@@ -172,6 +179,7 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Request>>, handler: &Handler, b
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        202 => "Accepted",
         401 => "Unauthorized",
         404 => "Not Found",
         429 => "Too Many Requests",
