@@ -35,6 +35,9 @@ pub enum Command {
     Staged(StagedArgs),
     /// Check whether tokens are live (arguments, or standard input one per line).
     Verify(VerifyArgs),
+    /// Show an earlier JSON report: the incident view per token (text), or
+    /// as JSON, SARIF or one HTML page.
+    Report(ReportViewArgs),
     /// Ask the Hub to revoke leaked tokens (arguments, standard input, or a
     /// report written with --show-secrets). Asks for confirmation.
     Revoke(RevokeArgs),
@@ -66,6 +69,28 @@ pub struct RulesArgs {
     /// Also load rules from this file or directory of *.toml files.
     #[arg(long = "rules", value_name = "FILE_OR_DIR")]
     pub rules: Vec<PathBuf>,
+}
+
+/// Where a report goes and how it looks.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format (default: text; for -o files, from the extension:
+    /// .json, .jsonl, .sarif, .html).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE (atomically) instead of standard output.
+    /// Repeat to write several formats in one run: -o a.sarif -o a.json.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Text: one block per finding, instead of one incident per token.
+    #[arg(long)]
+    pub no_group: bool,
 }
 
 /// Where the Hub is and how long to wait for it: verification and revocation.
@@ -156,15 +181,8 @@ pub enum ColorChoice {
 /// Options shared by every command that produces a report.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Output format (default: text; for -o files, from the extension:
-    /// .json, .jsonl, .sarif).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-
-    /// Write the report to FILE (atomically) instead of standard output.
-    /// Repeat to write several formats in one run: -o a.sarif -o a.json.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Vec<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 
     /// Print secrets in full instead of redacted (hf_AbCd…WxYz).
     #[arg(long)]
@@ -191,10 +209,6 @@ pub struct ReportArgs {
     /// Exit code when findings are reported.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: i32,
-
-    /// Colour in text output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
 
     /// No summary line or notes on standard error (errors are still printed).
     #[arg(short, long)]
@@ -269,6 +283,19 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportViewArgs {
+    /// A report written with --format json.
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+
+    #[command(flatten)]
+    pub rules: RulesArgs,
 }
 
 #[derive(Debug, Args)]

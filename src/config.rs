@@ -79,6 +79,8 @@ pub struct OutputConfig {
     /// Colour on standard output (resolved from `--color`, the terminal
     /// and `NO_COLOR`).
     pub color: bool,
+    /// Text: one incident per token (not `--no-group`).
+    pub group: bool,
 }
 
 /// How much to find out about each token.

@@ -410,6 +410,7 @@ impl Located<'_> {
                 .flatten(),
             encoding: Some(encoding),
             verification: None,
+            local_only: None,
         })
     }
 }
@@ -473,6 +474,7 @@ fn findings_from(
             notebook: cells.as_ref().and_then(|c| c.locate(m.span.start)),
             encoding: None,
             verification: None,
+            local_only: None,
         });
     }
     findings

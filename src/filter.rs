@@ -187,6 +187,7 @@ mod tests {
             notebook: None,
             encoding: None,
             verification: None,
+            local_only: None,
         }
     }
 

@@ -22,6 +22,7 @@ fn main() {
         Command::Staged(args) => commands::staged::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Revoke(args) => commands::revoke::run(args),
+        Command::Report(args) => commands::report::run(args),
         Command::Rules { action } => commands::rules::run(action),
     };
     let code = match result {

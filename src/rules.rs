@@ -28,6 +28,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// One step lower (low stays low).
+    pub fn lower(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium | Severity::Low => Severity::Low,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",

@@ -5,6 +5,7 @@
 //! themselves decide nothing about the command line.
 
 pub mod history;
+pub mod report;
 pub mod revoke;
 pub mod rules;
 pub mod scan;
@@ -17,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::cli::{ColorChoice, HubArgs, ReportArgs};
+use crate::cli::{ColorChoice, HubArgs, OutputArgs, ReportArgs};
 use crate::config::{
     Depth, DetectConfig, ExitPolicy, FailOn, FilterConfig, OutputConfig, RunConfig, VerifyConfig,
 };
@@ -25,7 +26,8 @@ use crate::detect::{Scanner, redact_text};
 use crate::engine::Engine;
 use crate::filter::{Filters, IGNORE_FILE};
 use crate::finding::Report;
-use crate::report;
+use crate::finding::incident::incidents;
+use crate::report as render;
 use crate::rules::load_all;
 use crate::ui;
 use crate::verify::{DEFAULT_ENDPOINT, Endpoint, verify_findings};
@@ -53,11 +55,6 @@ fn resolve_with(args: &ReportArgs, env: impl Fn(&str) -> Option<String>) -> Resu
         Err(msg) if enabled && !offline => anyhow::bail!(msg),
         Err(_) => Endpoint::parse(DEFAULT_ENDPOINT).expect("the default endpoint is valid"),
     };
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => ui::stdout_is_terminal() && env("NO_COLOR").is_none(),
-    };
     let d = &args.detect;
     Ok(RunConfig {
         rules: args.rules.rules.clone(),
@@ -83,12 +80,7 @@ fn resolve_with(args: &ReportArgs, env: impl Fn(&str) -> Option<String>) -> Resu
             analyze_max_repos: deep.then_some(args.analyze_max_repos),
             only_verified: args.only_verified,
         },
-        output: OutputConfig {
-            format: args.format,
-            files: args.output.clone(),
-            show_secrets: args.show_secrets,
-            color,
-        },
+        output: output_config(&args.out, args.show_secrets, &env),
         exit: ExitPolicy {
             findings_code: args.exit_code,
             fail_on: args.fail_on,
@@ -122,6 +114,31 @@ pub fn resolve_hub(args: &HubArgs) -> Result<(bool, Endpoint, std::time::Duratio
     let endpoint = endpoint.map_err(anyhow::Error::msg)?;
     let timeout = std::time::Duration::from_secs_f64(args.verify_timeout.max(0.001));
     Ok((offline, endpoint, timeout))
+}
+
+/// Where the report goes, in what format, coloured or not.
+fn output_config(
+    args: &OutputArgs,
+    show_secrets: bool,
+    env: &impl Fn(&str) -> Option<String>,
+) -> OutputConfig {
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => ui::stdout_is_terminal() && env("NO_COLOR").is_none(),
+    };
+    OutputConfig {
+        format: args.format,
+        files: args.output.clone(),
+        show_secrets,
+        color,
+        group: !args.no_group,
+    }
+}
+
+/// [`output_config`] from the process environment (`hfleaks report`).
+pub fn resolve_output(args: &OutputArgs) -> OutputConfig {
+    output_config(args, false, &|k| std::env::var(k).ok())
 }
 
 /// huggingface_hub's reading of a boolean environment variable.
@@ -193,12 +210,23 @@ impl Run {
         // Verification needs the raw secrets: before redaction.
         verify_findings(&mut report.findings, rules, &self.config.verify);
         report.sort();
+        let remediation = |id: &str| {
+            rules
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.remediation.clone())
+        };
+        report.remediation = incidents(
+            &report.findings,
+            &remediation,
+            self.config.output.show_secrets,
+        );
         if !self.config.output.show_secrets {
             report.redact(&|text| redact_text(&self.engine, text));
         }
         report.scan.duration_ms = self.started.elapsed().as_millis() as u64;
-        report::emit(&report, rules, &self.config.output)?;
-        ui::info(report::summary::line(&report));
+        render::emit(&report, rules, &self.config.output)?;
+        ui::info(render::summary::line(&report));
         Ok(exit_code(&report, &self.config.exit))
     }
 }

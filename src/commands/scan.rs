@@ -8,9 +8,10 @@ use anyhow::Result;
 use super::{Run, project_ignore_files, resolve};
 use crate::cli::ScanArgs;
 use crate::detect::Collector;
-use crate::finding::{Report, ScanKind, ScanStats};
+use crate::finding::{Finding, Report, ScanKind, ScanStats};
 use crate::sources::dir::{WalkOptions, scan_paths};
 use crate::sources::display_path;
+use crate::sources::git;
 use crate::sources::stdin::scan_stdin;
 
 pub fn run(args: ScanArgs) -> Result<i32> {
@@ -61,7 +62,8 @@ pub fn run(args: ScanArgs) -> Result<i32> {
         stats.bytes += walked.bytes;
         stats.skipped += walked.skipped;
     }
-    let (findings, errors) = collector.finish().into_findings();
+    let (mut findings, errors) = collector.finish().into_findings();
+    mark_env_files(&mut findings);
     let report = Report {
         scan: stats,
         findings,
@@ -69,4 +71,22 @@ pub fn run(args: ScanArgs) -> Result<i32> {
         ..Report::default()
     };
     run.finish(report, &filters)
+}
+
+/// `.env` hygiene: a finding in a `.env`-style file of a git work tree is
+/// marked `local_only` when git ignores the file (it never reached a
+/// commit: severity one step lower), and `local_only: false` when git does
+/// not (the incident view then gives the `.gitignore` line).
+fn mark_env_files(findings: &mut [Finding]) {
+    for f in findings.iter_mut() {
+        if f.path.contains('!') || !git::is_env_file(&f.path) {
+            continue;
+        }
+        if let Some(ignored) = git::ignored_untracked(std::path::Path::new(&f.path)) {
+            f.local_only = Some(ignored);
+            if ignored {
+                f.severity = f.severity.lower();
+            }
+        }
+    }
 }

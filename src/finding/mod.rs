@@ -3,6 +3,7 @@
 //! contract in DESIGN.md: field names here are public API. Data only: no
 //! I/O, no network.
 
+pub mod incident;
 pub mod origin;
 pub mod verification;
 
@@ -59,6 +60,11 @@ pub struct Finding {
     pub notebook: Option<NotebookCell>,
     pub encoding: Option<String>,
     pub verification: Option<Verification>,
+    /// A `.env`-style file in a git work tree: `true` when git ignores it
+    /// (it never reached a commit; severity lowered), `false` when it does
+    /// not (it is one `git add` away from a commit). Absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_only: Option<bool>,
 }
 
 /// A path that could not be scanned, and why.
@@ -144,6 +150,9 @@ pub struct Report {
     pub scan: ScanStats,
     pub findings: Vec<Finding>,
     pub errors: Vec<ScanError>,
+    /// The incident view: one entry per distinct token, with what to do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remediation: Vec<incident::Incident>,
 }
 
 impl Report {
@@ -175,6 +184,12 @@ impl Report {
         for e in &mut self.errors {
             e.path = text(&e.path);
             e.message = text(&e.message);
+        }
+        for i in &mut self.remediation {
+            let e = &mut i.exposure;
+            for c in [&mut e.introduced, &mut e.removed_in].into_iter().flatten() {
+                c.summary = text(&c.summary);
+            }
         }
     }
 }

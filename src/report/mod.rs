@@ -47,13 +47,15 @@ impl Format {
 pub struct RenderOptions<'a> {
     pub format: Format,
     pub color: bool,
+    /// Text: one incident per token rather than one block per finding.
+    pub group: bool,
     pub rules: &'a [Rule],
 }
 
 /// Renders `report` into `out`.
 pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     match opts.format {
-        Format::Text => text::write(report, opts.color, opts.rules, out),
+        Format::Text => text::write(report, opts.color, opts.group, opts.rules, out),
         Format::Json => json::write(report, out),
         Format::Jsonl => json::write_lines(report, out),
         Format::Sarif => sarif::write(report, opts.rules, out),
@@ -72,6 +74,7 @@ pub fn emit(report: &Report, rules: &[Rule], output: &OutputConfig) -> Result<()
         let opts = RenderOptions {
             format,
             color: false,
+            group: output.group,
             rules,
         };
         write_file(path, report, &opts)?;
@@ -80,6 +83,7 @@ pub fn emit(report: &Report, rules: &[Rule], output: &OutputConfig) -> Result<()
         let opts = RenderOptions {
             format: fallback,
             color: output.color,
+            group: output.group,
             rules,
         };
         ui::stdout(|out| render(report, &opts, out)).context("cannot write to standard output")?;

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use crate::finding::incident::Incident;
 use crate::finding::{Exposure, Finding, Report, Status, TokenInfo, Verification};
 use crate::rules::{Rule, Severity};
 
@@ -44,12 +45,104 @@ fn printable(s: &str) -> String {
         .collect()
 }
 
-pub fn write(report: &Report, color: bool, rules: &[Rule], out: &mut dyn Write) -> io::Result<()> {
+/// The text report: with `group` (the default) the incident view, one
+/// block per distinct token with every place it appears and what to do;
+/// else one block per finding.
+pub fn write(
+    report: &Report,
+    color: bool,
+    group: bool,
+    rules: &[Rule],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let style = Style { color };
-    for f in &report.findings {
-        write_finding(f, &style, rules, out)?;
+    if !group || report.remediation.is_empty() {
+        for f in &report.findings {
+            write_finding(f, &style, rules, out)?;
+        }
+        return Ok(());
+    }
+    let total = report.remediation.len();
+    for (i, incident) in report.remediation.iter().enumerate() {
+        write_incident(report, incident, i + 1, total, &style, rules, out)?;
     }
     Ok(())
+}
+
+/// One token: a header (what, status, exposure), the block of each place
+/// it appears, and the numbered steps to fix it.
+fn write_incident(
+    report: &Report,
+    incident: &Incident,
+    n: usize,
+    total: usize,
+    style: &Style,
+    rules: &[Rule],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let places = incident.places.len();
+    writeln!(
+        out,
+        "{} {}  (sha256 {})  {}  {}, {}",
+        style.paint("1", &format!("== token {n} of {total}:")),
+        incident.secret,
+        short(&incident.secret_sha256),
+        incident.rule_id,
+        style.severity(incident.severity),
+        if places == 1 {
+            "1 place".to_string()
+        } else {
+            format!("{places} places")
+        }
+    )?;
+    let status = match incident.status {
+        Some(Status::Valid) => {
+            let mut s = style.paint("1;31", "LIVE");
+            if let Some(o) = &incident.owner {
+                s.push_str(&format!(", owner {}", printable(o)));
+            }
+            if let Some(r) = &incident.role {
+                s.push_str(&format!(", role {}", printable(r)));
+            }
+            s
+        }
+        Some(Status::Invalid) => "invalid (revoked or never valid)".to_string(),
+        Some(Status::Unknown) => "unknown (the Hub did not say)".to_string(),
+        None => "not verified (add --verify to ask the Hub)".to_string(),
+    };
+    writeln!(out, "   status    {status}")?;
+    let e = &incident.exposure;
+    if let Some(c) = &e.introduced {
+        let end = match (e.at_head, &e.removed_in) {
+            (Some(true), _) => "still at HEAD".to_string(),
+            (_, Some(r)) => format!("removed in {} ({})", short(&r.id), r.date),
+            _ => "not on HEAD's history (other refs only)".to_string(),
+        };
+        writeln!(
+            out,
+            "   exposure  since {} (commit {} by {}, \"{}\"); {end}",
+            c.date,
+            short(&c.id),
+            printable(&c.author),
+            printable(&c.summary)
+        )?;
+    }
+    writeln!(out)?;
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.secret_sha256 == incident.secret_sha256)
+    {
+        write_finding(f, style, rules, out)?;
+    }
+    writeln!(out, "   what to do")?;
+    for (i, step) in incident.steps.iter().enumerate() {
+        writeln!(out, "   {}. {}", i + 1, printable(&step.text))?;
+        for c in &step.commands {
+            writeln!(out, "        {}", printable(c))?;
+        }
+    }
+    writeln!(out)
 }
 
 fn write_finding(
@@ -78,6 +171,17 @@ fn write_finding(
         f.secret,
         &f.secret_sha256[..f.secret_sha256.len().min(12)]
     )?;
+    match f.local_only {
+        Some(true) => writeln!(
+            out,
+            "  local    git ignores this file: it never reached a commit (severity lowered)"
+        )?,
+        Some(false) => writeln!(
+            out,
+            "  local    git does not ignore this file: one `git add` from a commit"
+        )?,
+        None => {}
+    }
     if let Some(encoding) = &f.encoding {
         writeln!(
             out,

@@ -272,6 +272,25 @@ pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
         .format_or_unix(gix::date::time::format::ISO8601_STRICT)
 }
 
+/// Whether `name` is a secrets file that belongs out of commits: `.env`,
+/// `.env.local`, `prod.env`, `.envrc`.
+pub fn is_env_file(name: &str) -> bool {
+    let name = name.rsplit('/').next().unwrap_or(name);
+    name == ".env" || name == ".envrc" || name.starts_with(".env.") || name.ends_with(".env")
+}
+
+/// For a file in a git work tree: `Some(true)` when git ignores it and does
+/// not track it (it never reached a commit), `Some(false)` when it is
+/// tracked or not ignored; `None` outside a work tree.
+pub fn ignored_untracked(file: &Path) -> Option<bool> {
+    let abs = std::fs::canonicalize(file).ok()?;
+    let repo = Repository::discover(abs.parent()?).ok()?;
+    let workdir = std::fs::canonicalize(repo.workdir()?).ok()?;
+    let rel = abs.strip_prefix(&workdir).ok()?;
+    let tracked = repo.index().ok()?.get_path(rel, 0).is_some();
+    Some(!tracked && repo.is_path_ignored(rel).unwrap_or(false))
+}
+
 /// Hands the message of each of `commits` to the sink, in order. A commit
 /// that cannot be read was reported by the walk that listed it.
 pub fn messages(repo: &Repository, commits: &[Oid], sink: &dyn Sink) {

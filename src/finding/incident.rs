@@ -1,0 +1,342 @@
+//! The incident view of a report: one [`Incident`] per distinct token
+//! (grouped by `secret_sha256`), with every place it appears, its exposure
+//! window, what verification said, and the ordered steps to fix it with
+//! ready commands. Data only; `report::text` (and `report::html`) render
+//! it, and JSON carries it as `remediation`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommitInfo, Finding, Status, redact};
+use crate::rules::Severity;
+
+/// One distinct leaked token and how to deal with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub secret_sha256: String,
+    /// The token as the report shows it (redacted unless `--show-secrets`).
+    pub secret: String,
+    pub rule_id: String,
+    /// The highest severity of its findings.
+    pub severity: Severity,
+    /// Where it appears: `path:line:column`, with the commit when known.
+    pub places: Vec<Place>,
+    /// When it was first committed, and whether it is still there.
+    pub exposure: Exposure,
+    /// `valid`, `invalid`, `unknown`, or null when not verified.
+    pub status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// What to do, in order.
+    pub steps: Vec<Step>,
+}
+
+/// One place a token appears.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// A `.env`-style file git ignores: it never reached a commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_only: Option<bool>,
+}
+
+/// The exposure window of a token in git history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Exposure {
+    /// The earliest commit that introduced it (null outside history).
+    pub introduced: Option<CommitInfo>,
+    /// Still in HEAD's tree somewhere (null outside history).
+    pub at_head: Option<bool>,
+    /// The latest commit that removed it, when it is no longer at HEAD.
+    pub removed_in: Option<CommitInfo>,
+}
+
+/// One step of the fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// `revoke`, `replace`, `ignore`, `purge-history`, `purge-logs`, `watch`.
+    pub action: String,
+    pub text: String,
+    /// Ready commands or snippets, one per line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+}
+
+/// The incidents of `findings` (raw secrets, before redaction), most
+/// severe first. `remediation` gives a rule's own fix text; with
+/// `show_secrets` the history purge file names the token itself, else a
+/// pattern built from its redacted form.
+pub fn incidents(
+    findings: &[Finding],
+    remediation: &dyn Fn(&str) -> Option<String>,
+    show_secrets: bool,
+) -> Vec<Incident> {
+    let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
+    for f in findings {
+        match groups.iter_mut().find(|(sha, _)| *sha == f.secret_sha256) {
+            Some((_, list)) => list.push(f),
+            None => groups.push((f.secret_sha256.clone(), vec![f])),
+        }
+    }
+    let mut out: Vec<Incident> = groups
+        .into_iter()
+        .map(|(sha, list)| incident(sha, &list, remediation, show_secrets))
+        .collect();
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.places[0].path.cmp(&b.places[0].path))
+    });
+    out
+}
+
+fn incident(
+    sha: String,
+    list: &[&Finding],
+    remediation: &dyn Fn(&str) -> Option<String>,
+    show_secrets: bool,
+) -> Incident {
+    let first = list[0];
+    let verification = list.iter().find_map(|f| f.verification.as_ref());
+    let mut exposure = Exposure::default();
+    for f in list {
+        if let Some(c) = &f.commit {
+            if exposure.introduced.as_ref().is_none_or(|e| c.date < e.date) {
+                exposure.introduced = Some(c.clone());
+            }
+        }
+        if let Some(at) = f.at_head {
+            exposure.at_head = Some(exposure.at_head.unwrap_or(false) || at);
+        }
+        if let Some(r) = &f.removed_in {
+            if exposure.removed_in.as_ref().is_none_or(|e| r.date > e.date) {
+                exposure.removed_in = Some(r.clone());
+            }
+        }
+    }
+    if exposure.at_head == Some(true) {
+        exposure.removed_in = None;
+    }
+    let places: Vec<Place> = list
+        .iter()
+        .map(|f| Place {
+            path: f.path.clone(),
+            line: f.line,
+            column: f.column,
+            commit: f.commit.as_ref().map(|c| c.id.clone()),
+            encoding: f.encoding.clone(),
+            local_only: f.local_only,
+        })
+        .collect();
+    let status = verification.map(|v| v.status);
+    let owner = verification
+        .and_then(|v| v.owner.as_ref())
+        .map(|o| o.name.clone());
+    let role = verification
+        .and_then(|v| v.token.as_ref())
+        .and_then(|t| t.role.clone());
+    let in_history = list.iter().any(|f| f.commit.is_some());
+    let steps = steps(
+        first,
+        status,
+        owner.as_deref(),
+        in_history,
+        &places,
+        remediation,
+        show_secrets,
+    );
+    Incident {
+        secret: shown(&first.secret, show_secrets),
+        secret_sha256: sha,
+        rule_id: first.rule_id.clone(),
+        severity: list
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(first.severity),
+        places,
+        exposure,
+        status,
+        owner,
+        role,
+        steps,
+    }
+}
+
+/// A secret as the report shows it: in full with `show_secrets`, else
+/// redacted (once: a secret read back from a redacted report stays as is).
+fn shown(secret: &str, show_secrets: bool) -> String {
+    if show_secrets || secret.contains('…') {
+        secret.to_string()
+    } else {
+        redact(secret)
+    }
+}
+
+/// The length of a finding's secret: the secret's own, or (read back from a
+/// redacted report) the span it covers on its line.
+fn secret_len(f: &Finding) -> Option<usize> {
+    if !f.secret.contains('…') {
+        Some(f.secret.chars().count())
+    } else if f.end_line == f.line && f.encoding.is_none() && f.end_column > f.column {
+        Some(f.end_column - f.column)
+    } else {
+        None
+    }
+}
+
+fn step(action: &str, text: impl Into<String>, commands: Vec<String>) -> Step {
+    Step {
+        action: action.to_string(),
+        text: text.into(),
+        commands,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn steps(
+    f: &Finding,
+    status: Option<Status>,
+    owner: Option<&str>,
+    in_history: bool,
+    places: &[Place],
+    remediation: &dyn Fn(&str) -> Option<String>,
+    show_secrets: bool,
+) -> Vec<Step> {
+    let mut out = Vec::new();
+    let short = &f.secret_sha256[..f.secret_sha256.len().min(12)];
+    let jwt = f.secret.starts_with("hf_jwt_");
+    match status {
+        Some(Status::Invalid) => out.push(step(
+            "revoke",
+            "Verification says it no longer works (revoked or never valid): nothing to revoke.",
+            vec![],
+        )),
+        _ if jwt => out.push(step(
+            "purge-logs",
+            remediation(&f.rule_id).unwrap_or_else(|| {
+                "It expires within 60 minutes; purge the CI job log that printed it.".into()
+            }),
+            vec![],
+        )),
+        _ => {
+            let who = owner
+                .map(|o| format!(" (signed in as {o})"))
+                .unwrap_or_default();
+            let settings = if f.secret.starts_with("api_org_") {
+                "the organization's settings on https://huggingface.co".to_string()
+            } else {
+                format!("https://huggingface.co/settings/tokens{who}")
+            };
+            out.push(step(
+                "revoke",
+                format!(
+                    "Revoke it first{}: ask the Hub to revoke it, or delete it at {settings}.",
+                    if status == Some(Status::Valid) { " — it is live" } else { "" }
+                ),
+                vec![
+                    "hfleaks revoke --yes < token.txt        # token.txt: the token, one line; or:".into(),
+                    "hfleaks revoke --from-report REPORT.json --only-valid   # a report written with --show-secrets".into(),
+                ],
+            ));
+        }
+    }
+    if !jwt {
+        out.push(step(
+            "replace",
+            "Create a least-privilege replacement (a fine-grained token scoped to what the code needs) and read it from the environment, never from the code.",
+            vec![
+                "import os".into(),
+                "from huggingface_hub import login".into(),
+                "login(token=os.environ[\"HF_TOKEN\"])   # huggingface_hub also reads HF_TOKEN by itself".into(),
+                "# CI: store it as a secret named HF_TOKEN (GitHub: gh secret set HF_TOKEN; GitLab: a masked CI/CD variable)".into(),
+            ],
+        ));
+    }
+    for p in places.iter().filter(|p| p.local_only == Some(false)) {
+        let name = p.path.rsplit('/').next().unwrap_or(&p.path);
+        out.push(step(
+            "ignore",
+            format!(
+                "{} is not ignored by git: keep secrets files out of commits.",
+                p.path
+            ),
+            vec![format!("echo '{name}' >> .gitignore")],
+        ));
+    }
+    if in_history {
+        let line = purge_line(&f.secret, secret_len(f), short, show_secrets);
+        out.push(step(
+            "purge-history",
+            "Remove it from the history, after revoking it: rewriting history does not un-leak a token that was already pushed, cloned or cached.",
+            vec![
+                format!("printf '%s\\n' '{line}' > hfleaks-replacements.txt"),
+                "git filter-repo --replace-text hfleaks-replacements.txt".into(),
+                "git push --force-with-lease --all && git push --force-with-lease --tags".into(),
+            ],
+        ));
+    }
+    out.push(step(
+        "watch",
+        "Check the owner's recent activity on the Hub (pushes, new tokens, settings) for what you did not do.",
+        vec![],
+    ));
+    out
+}
+
+/// A `git filter-repo --replace-text` line: the token itself with
+/// `--show-secrets`, else a regex from its redacted form (prefix, four
+/// characters at each end, the length of the rest) that matches no other
+/// text in practice and reveals no more than the report.
+fn purge_line(secret: &str, len: Option<usize>, short: &str, show_secrets: bool) -> String {
+    let replacement = format!("HF_TOKEN_REMOVED_{short}");
+    if show_secrets && !secret.contains('…') {
+        return format!("{secret}==>{replacement}");
+    }
+    let shown = shown(secret, false);
+    let (head, tail) = shown.split_once('…').unwrap_or((&shown, ""));
+    let visible = head.chars().count() + tail.chars().count();
+    let middle = match len {
+        Some(len) => format!("{{{}}}", len.saturating_sub(visible)),
+        None => "+".to_string(),
+    };
+    format!(
+        "regex:{}[A-Za-z0-9_.-]{middle}{}==>{replacement}",
+        regex::escape(head),
+        regex::escape(tail)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "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"; // hfleaks:allow
+
+    #[test]
+    fn the_purge_pattern_matches_the_token_and_shows_no_more_than_the_report() {
+        let line = purge_line(T, Some(T.len()), "3a3465b61b5a", false);
+        let (pattern, replacement) = line.split_once("==>").unwrap();
+        assert_eq!(replacement, "HF_TOKEN_REMOVED_3a3465b61b5a");
+        let re =
+            regex::Regex::new(&format!("^{}$", pattern.strip_prefix("regex:").unwrap())).unwrap();
+        assert!(re.is_match(T));
+        assert!(!line.contains(&T[7..T.len() - 4]));
+        assert_eq!(
+            purge_line(T, Some(T.len()), "x", true),
+            format!("{T}==>HF_TOKEN_REMOVED_x")
+        );
+        // Read back from a redacted report, the same line.
+        assert_eq!(
+            purge_line(&redact(T), Some(T.len()), "3a3465b61b5a", false),
+            line
+        );
+    }
+}
