@@ -189,3 +189,156 @@ fn the_incident_view_names_no_raw_token() {
     );
     let _: Value = Value::Null;
 }
+
+/// A repository whose file names and commit message try to inject markup.
+fn hostile_repo() -> (tempfile::TempDir, String) {
+    let t = fake_token(65);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    write(
+        p,
+        "<script>alert(1)</script>.py",
+        format!("T = '{t}'\n").as_bytes(),
+    );
+    write(
+        p,
+        "a\"onmouseover=\"x.py",
+        format!("T = '{t}'\n").as_bytes(),
+    );
+    git(p, &["add", "."]);
+    git(
+        p,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "<img src=x onerror=alert(2)> & </style>",
+        ],
+    );
+    (dir, t)
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_escapes_what_it_quotes() {
+    let (dir, t) = hostile_repo();
+    let (code, html, stderr) = run(
+        dir.path(),
+        &["history", "--no-progress", "--format", "html"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("Content-Security-Policy") && html.contains("default-src 'none'"));
+    // Nothing scanned becomes markup, nothing is fetched, nothing runs.
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{html}");
+    assert!(!html.contains("\"onmouseover"), "{html}");
+    for external in ["src=\"", "href=\"", "<link", "@import", "url("] {
+        assert!(!html.contains(external), "{external} in {html}");
+    }
+    assert!(!html.contains(&t), "secret redacted");
+    assert!(
+        html.contains("<svg") && html.contains("id=\"summary\"") && html.contains("id=\"tokens\"")
+    );
+    // The same page from a saved report, to a file by its extension.
+    let (_, json, _) = run(
+        dir.path(),
+        &["history", "--no-progress", "--format", "json"],
+    );
+    std::fs::write(dir.path().join("audit.json"), json).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["report", "audit.json", "-o", "incident.html"]);
+    assert_eq!(code, 0, "{stderr}");
+    let page = std::fs::read_to_string(dir.path().join("incident.html")).unwrap();
+    assert_eq!(page, html);
+    validate_html5(&page);
+    render_in_chromium(dir.path(), &page);
+}
+
+/// Parses the page with html5lib in strict mode (a parse error fails).
+/// Needs Python with html5lib (`$HFLEAKS_PYTHON`, else `python3`); CI
+/// makes it mandatory with `HFLEAKS_REQUIRE_HTML5LIB=1`.
+fn validate_html5(page: &str) {
+    let python = std::env::var("HFLEAKS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = "import sys, html5lib\n\
+                  p = html5lib.HTMLParser(strict=True)\n\
+                  p.parse(sys.stdin.buffer.read())\n\
+                  print('valid')\n";
+    let has = std::process::Command::new(&python)
+        .args(["-c", "import html5lib"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        assert!(
+            std::env::var_os("HFLEAKS_REQUIRE_HTML5LIB").is_none(),
+            "html5lib is required (HFLEAKS_REQUIRE_HTML5LIB) but {python} cannot import it"
+        );
+        eprintln!("SKIPPED: HTML5 validation ({python} has no html5lib; pip install html5lib)");
+        return;
+    }
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), page.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "not valid HTML5: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Renders the page offline in headless Chromium (`--dump-dom`) and checks
+/// its sections; CI makes it mandatory with `HFLEAKS_REQUIRE_CHROMIUM=1`.
+fn render_in_chromium(dir: &Path, page: &str) {
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        assert!(
+            std::env::var_os("HFLEAKS_REQUIRE_CHROMIUM").is_none(),
+            "Chromium is required (HFLEAKS_REQUIRE_CHROMIUM) but none was found"
+        );
+        eprintln!("SKIPPED: rendering in Chromium (apt-get install chromium)");
+        return;
+    };
+    let file = dir.join("render.html");
+    std::fs::write(&file, page).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            // Offline: any request would go to a closed port.
+            "--proxy-server=127.0.0.1:9",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    for part in [
+        "id=\"summary\"",
+        "id=\"tokens\"",
+        "id=\"token-1\"",
+        "What to do",
+        "<svg",
+    ] {
+        assert!(
+            dom.contains(part),
+            "{part} missing from the rendered page: {dom}"
+        );
+    }
+}

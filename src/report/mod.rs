@@ -3,6 +3,7 @@
 //! file; also the summary line and the rule listings. Every rendering
 //! lives here.
 
+pub mod html;
 pub mod json;
 pub mod rules;
 pub mod sarif;
@@ -26,6 +27,8 @@ pub enum Format {
     Json,
     Jsonl,
     Sarif,
+    /// One self-contained page (the incident view).
+    Html,
 }
 
 impl Format {
@@ -37,6 +40,7 @@ impl Format {
             "json" => Some(Format::Json),
             "jsonl" | "ndjson" => Some(Format::Jsonl),
             "sarif" => Some(Format::Sarif),
+            "html" | "htm" => Some(Format::Html),
             "txt" | "text" | "log" => Some(Format::Text),
             _ => None,
         }
@@ -59,6 +63,7 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> io:
         Format::Json => json::write(report, out),
         Format::Jsonl => json::write_lines(report, out),
         Format::Sarif => sarif::write(report, opts.rules, out),
+        Format::Html => html::write(report, out),
     }
 }
 
