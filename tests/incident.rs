@@ -342,3 +342,53 @@ fn render_in_chromium(dir: &Path, page: &str) {
         );
     }
 }
+
+#[test]
+fn a_live_token_says_so_with_its_owner_and_role() {
+    use common::mock_hub::{MockHub, Reply};
+    let t = fake_token(66);
+    let hub = MockHub::start(|_, _, _| {
+        Reply::json(
+            &serde_json::json!({"type": "user", "name": "alice", "orgs": [],
+            "auth": {"type": "access_token", "accessToken": {"role": "write"}}}),
+        )
+    });
+    let dir = tree(&[("app.py", &format!("T = '{t}'\n"))]);
+    let (code, text, stderr) = run(
+        dir.path(),
+        &[
+            "scan",
+            "--no-progress",
+            "--verify",
+            "--hf-endpoint",
+            hub.url(),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        text.contains("status    LIVE, owner alice, role write"),
+        "{text}"
+    );
+    assert!(text.contains("Revoke it first — it is live"), "{text}");
+    assert!(text.contains("signed in as alice"), "{text}");
+    let (_, r) = run_json(
+        dir.path(),
+        &[
+            "scan",
+            "--no-progress",
+            "--verify",
+            "--hf-endpoint",
+            hub.url(),
+        ],
+    );
+    let i = &r["remediation"][0];
+    assert_eq!(
+        (
+            i["status"].as_str(),
+            i["owner"].as_str(),
+            i["role"].as_str()
+        ),
+        (Some("valid"), Some("alice"), Some("write"))
+    );
+    assert_eq!(i["severity"], "critical");
+}
