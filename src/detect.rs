@@ -151,6 +151,37 @@ impl Sink for Collector<'_> {
     }
 }
 
+/// For each candidate token (`hfleaks verify`, `hfleaks revoke`), the
+/// finding of a rule that matches the whole of it, at the candidate's line;
+/// or `None` when no rule does. Nothing is decoded: a candidate is taken
+/// as written.
+pub fn whole_tokens(
+    engine: &Arc<Engine>,
+    candidates: &[crate::sources::tokens::Candidate],
+) -> (Vec<Option<Finding>>, Vec<ScanError>) {
+    let scanner = Scanner::plain(engine.clone());
+    let collector = Collector::new(&scanner);
+    crate::sources::tokens::feed(candidates, &collector);
+    let collected = collector.finish();
+    let mut hits = collected.hits;
+    let found = candidates
+        .iter()
+        .map(|c| {
+            let origin = c.origin();
+            hits.iter_mut()
+                .filter(|h| h.origin == origin)
+                .flat_map(|h| std::mem::take(&mut h.findings))
+                .find(|f| f.column == 1 && f.end_line == 1 && f.end_column == c.text.len() + 1)
+                .map(|mut f| {
+                    f.line = c.line;
+                    f.end_line = c.line;
+                    f
+                })
+        })
+        .collect();
+    (found, collected.errors)
+}
+
 /// `text` with every secret the engine's rules find in it redacted, and
 /// token-shaped runs too weak for a rule redacted as well.
 pub fn redact_text(engine: &Engine, text: &str) -> String {
@@ -274,7 +305,7 @@ impl Scanner {
                     out.skipped.push((format!("{path}!{name}"), size));
                 }
                 for m in opened.members {
-                    let inner = format!("{path}!{}", escape_member_name(&m.name));
+                    let inner = format!("{path}!{}", crate::finding::printable(&m.name));
                     self.scan_at(&m.data, &inner, is_notebook(&m.name), depth + 1, out);
                 }
                 return;
@@ -336,20 +367,6 @@ impl Scanner {
             }
         }
     }
-}
-
-/// An archive member's name as shown: control characters escaped, so that
-/// a hostile name (`../../x`, a newline) prints as what it is.
-fn escape_member_name(name: &str) -> String {
-    name.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// The outer text that decoded findings are located in.

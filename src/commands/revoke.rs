@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use super::{EXIT_CLEAN, EXIT_ERROR, resolve_hub};
 use crate::cli::RevokeArgs;
 use crate::config::VerifyConfig;
-use crate::detect::{Collector, Scanner};
+use crate::detect::whole_tokens;
 use crate::engine::Engine;
 use crate::finding::{Report, ScanError, Status, Verification, redact, sha256_hex};
 use crate::rules::load_all;
@@ -101,18 +101,10 @@ fn from_input(args: &[String], engine: &std::sync::Arc<Engine>) -> Result<Vec<Ta
         );
     }
     let candidates = tokens::read(args).context("cannot read standard input")?;
-    let scanner = Scanner::plain(engine.clone());
-    let collector = Collector::new(&scanner);
-    tokens::feed(&candidates, &collector);
-    let mut hits = collector.finish().hits;
+    let (found, _) = whole_tokens(engine, &candidates);
     let mut out: Vec<Target> = Vec::new();
-    for c in &candidates {
+    for (c, whole) in candidates.iter().zip(found) {
         let origin = c.origin();
-        let whole = hits
-            .iter_mut()
-            .filter(|h| h.origin == origin)
-            .flat_map(|h| std::mem::take(&mut h.findings))
-            .find(|f| f.column == 1 && f.end_line == 1 && f.end_column == c.text.len() + 1);
         let revocable = whole.filter(|f| {
             engine
                 .rules()

@@ -207,6 +207,21 @@ pub fn redact_tokenish(text: &str) -> String {
         .into_owned()
 }
 
+/// Text with its control characters escaped (`\n`, `\u{1b}`): a hostile
+/// name (a newline in a file name, an archive member `../../x`) prints as
+/// what it is and cannot forge lines.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 /// Hex SHA-256 of a secret: a stable id that is safe to publish.
 pub fn sha256_hex(secret: &[u8]) -> String {
     let digest = Sha256::digest(secret);

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::finding::incident::Incident;
-use crate::finding::{Exposure, Finding, Report, Status, TokenInfo, Verification};
+use crate::finding::{Exposure, Finding, Report, Status, TokenInfo, Verification, printable};
 use crate::rules::{Rule, Severity};
 
 struct Style {
@@ -29,20 +29,6 @@ impl Style {
         };
         self.paint(code, s.as_str())
     }
-}
-
-/// Control characters in paths (a newline in a file name) would break the
-/// layout and could forge lines; show them escaped.
-fn printable(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// The text report: with `group` (the default) the incident view, one
