@@ -291,6 +291,11 @@ pub struct ReportViewArgs {
     #[arg(value_name = "REPORT.json")]
     pub report: PathBuf,
 
+    /// Show the secrets of a report written with --show-secrets in full
+    /// (by default they are redacted again).
+    #[arg(long)]
+    pub show_secrets: bool,
+
     #[command(flatten)]
     pub out: OutputArgs,
 

@@ -182,19 +182,53 @@ pub fn whole_tokens(
     (found, collected.errors)
 }
 
-/// `text` with every secret the engine's rules find in it redacted, and
-/// token-shaped runs too weak for a rule redacted as well.
-pub fn redact_text(engine: &Engine, text: &str) -> String {
+/// `text` with every secret the scanner's rules find in it redacted: as
+/// written, and encoded (a base64 or percent-encoded run that decodes to a
+/// secret is replaced whole); token-shaped runs too weak for a rule are
+/// redacted as well.
+pub fn redact_text(scanner: &Scanner, text: &str) -> String {
+    let engine = &scanner.engine;
+    let (matches, hits) = engine.scan_with_triggers(text.as_bytes());
+    let mut spans: Vec<(Span, String)> = matches
+        .iter()
+        .map(|m| (m.span, None))
+        .chain(
+            scanner
+                .decoders
+                .runs(text.as_bytes(), &hits)
+                .into_iter()
+                .filter_map(|run| {
+                    let secrets: Vec<String> = engine
+                        .scan(&run.bytes)
+                        .iter()
+                        .map(|m| {
+                            redact(&String::from_utf8_lossy(
+                                &run.bytes[m.span.start..m.span.end],
+                            ))
+                        })
+                        .collect();
+                    (!secrets.is_empty()).then(|| (run.span, Some(secrets.join(", "))))
+                }),
+        )
+        .map(|(span, encoded)| {
+            let replacement = match encoded {
+                Some(secrets) => format!("[encoded: {secrets}]"),
+                None => String::new(),
+            };
+            (span, replacement)
+        })
+        .collect();
+    spans.sort_by_key(|(span, _)| span.start);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for m in engine.scan(text.as_bytes()) {
+    for (span, replacement) in spans {
         // A byte regex may end a span inside a character: widen it to
         // character boundaries.
-        let mut start = m.span.start.min(text.len());
+        let mut start = span.start.min(text.len());
         while !text.is_char_boundary(start) {
             start -= 1;
         }
-        let mut end = m.span.end.min(text.len());
+        let mut end = span.end.min(text.len());
         while !text.is_char_boundary(end) {
             end += 1;
         }
@@ -202,7 +236,11 @@ pub fn redact_text(engine: &Engine, text: &str) -> String {
             continue;
         }
         out.push_str(&text[at..start]);
-        out.push_str(&redact(&text[start..end]));
+        if replacement.is_empty() {
+            out.push_str(&redact(&text[start..end]));
+        } else {
+            out.push_str(&replacement);
+        }
         at = end;
     }
     out.push_str(&text[at..]);
@@ -275,40 +313,27 @@ impl Scanner {
     /// decides for it).
     pub fn scan(&self, content: &[u8], path: &str, notebook: bool) -> Scanned {
         let mut out = Scanned::default();
-        self.scan_at(content, path, notebook, 0, &mut out);
+        let mut budget = self.config.max_archive_bytes;
+        self.scan_at(content, path, notebook, 0, &mut budget, &mut out);
         out
     }
 
-    fn scan_at(&self, content: &[u8], path: &str, notebook: bool, depth: usize, out: &mut Scanned) {
+    fn scan_at(
+        &self,
+        content: &[u8],
+        path: &str,
+        notebook: bool,
+        depth: usize,
+        budget: &mut u64,
+        out: &mut Scanned,
+    ) {
         if self.config.archives {
             if let Some(kind) = archive::kind(content) {
-                if depth >= self.config.max_archive_depth {
-                    out.problems.push(ScanError::new(
-                        path,
-                        format!(
-                            "archive nested deeper than --max-archive-depth {}: not opened",
-                            self.config.max_archive_depth
-                        ),
-                    ));
+                if self.open_archive(kind, content, path, depth, budget, out) {
                     return;
                 }
-                let limits = archive::Limits {
-                    member: self.config.max_member_bytes,
-                    total: self.config.max_archive_bytes,
-                    ratio: self.config.max_archive_ratio,
-                };
-                let opened = archive::open(kind, content, path, &limits);
-                for p in opened.problems {
-                    out.problems.push(ScanError::new(path, p));
-                }
-                for (name, size) in opened.skipped {
-                    out.skipped.push((format!("{path}!{name}"), size));
-                }
-                for m in opened.members {
-                    let inner = format!("{path}!{}", crate::finding::printable(&m.name));
-                    self.scan_at(&m.data, &inner, is_notebook(&m.name), depth + 1, out);
-                }
-                return;
+                // Not opened (too deep) or nothing readable in it: its raw
+                // bytes are scanned like any file's.
             }
         }
         let (text, encoding) = match utf16_to_utf8(content) {
@@ -329,10 +354,64 @@ impl Scanner {
                 path,
                 notebook,
                 cells: std::cell::OnceCell::new(),
+                lines: std::cell::RefCell::new(None),
                 chain: encoding.map(str::to_string),
             };
             self.decoded(&outer, &text, &hits, None, 1, &mut out.findings);
         }
+    }
+
+    /// Opens an archive and scans its members; whether it gave any. The
+    /// decompressed bytes of every archive within one top-level input share
+    /// one `budget` (`--max-archive-size`), however deep they nest.
+    fn open_archive(
+        &self,
+        kind: archive::Kind,
+        content: &[u8],
+        path: &str,
+        depth: usize,
+        budget: &mut u64,
+        out: &mut Scanned,
+    ) -> bool {
+        use crate::finding::printable;
+        if depth >= self.config.max_archive_depth {
+            out.problems.push(ScanError::new(
+                path,
+                format!(
+                    "archive nested deeper than --max-archive-depth {}: not opened",
+                    self.config.max_archive_depth
+                ),
+            ));
+            return false;
+        }
+        let limits = archive::Limits {
+            member: self.config.max_member_bytes,
+            total: self.config.max_archive_bytes,
+            ratio: self.config.max_archive_ratio,
+        };
+        let opened = archive::open(kind, content, path, &limits, budget);
+        for p in &opened.problems {
+            out.problems.push(ScanError::new(path, printable(p)));
+        }
+        for (name, size) in &opened.skipped {
+            out.skipped
+                .push((format!("{path}!{}", printable(name)), *size));
+        }
+        if opened.members.is_empty() && opened.skipped.is_empty() && !opened.problems.is_empty() {
+            return false;
+        }
+        for m in opened.members {
+            let inner = format!("{path}!{}", printable(&m.name));
+            self.scan_at(
+                &m.data,
+                &inner,
+                is_notebook(&m.name),
+                depth + 1,
+                budget,
+                out,
+            );
+        }
+        true
     }
 
     /// Findings in the encoded runs of `data` (the outer text itself, or
@@ -376,11 +455,44 @@ struct Located<'a> {
     notebook: bool,
     /// The notebook's cells, located only once a decoded finding needs them.
     cells: std::cell::OnceCell<CellMap>,
+    /// Lines counted so far, and the last span located: runs come in order,
+    /// so the text is counted once, not once per finding.
+    lines: std::cell::RefCell<Option<Lines<'a>>>,
     /// The encoding of the text itself (UTF-16), first in every chain.
     chain: Option<String>,
 }
 
+/// A line counter and the last span it located.
+struct Lines<'a> {
+    counter: LineCounter<'a>,
+    last: Option<(Span, Position, Position)>,
+}
+
+type Position = (usize, usize);
+
 impl Located<'_> {
+    /// (line, column) of a span's start and end.
+    fn locate(&self, span: Span) -> (Position, Position) {
+        let mut slot = self.lines.borrow_mut();
+        let lines = slot.get_or_insert_with(|| Lines {
+            counter: LineCounter::new(self.text),
+            last: None,
+        });
+        if let Some((last, start, end)) = lines.last {
+            if last == span {
+                return (start, end);
+            }
+            if span.start < last.end {
+                // Out of order (overlapping runs): count again from the top.
+                lines.counter = LineCounter::new(self.text);
+            }
+        }
+        let start = lines.counter.locate(span.start);
+        let end = lines.counter.locate(span.end);
+        lines.last = Some((span, start, end));
+        (start, end)
+    }
+
     /// A finding of `secret` (decoded) at the encoded run `span`, unless
     /// the run's line carries the allow marker.
     fn finding(
@@ -395,9 +507,7 @@ impl Located<'_> {
         if memchr::memmem::find(line_of(self.text, span), ALLOW_MARKER).is_some() {
             return None;
         }
-        let mut lines = LineCounter::new(self.text);
-        let (line, column) = lines.locate(span.start);
-        let (end_line, end_column) = lines.locate(span.end);
+        let ((line, column), (end_line, end_column)) = self.locate(span);
         let rule = &engine.rules()[rule];
         let encoding = match &self.chain {
             Some(c) => format!("{c}>{chain}"),
@@ -523,13 +633,19 @@ mod tests {
                     regex = \"acme_[A-Za-z0-9]{32}\"\nkeywords = [\"acme_\"]\n\
                     severity = \"high\"\nremediation = \"r\"\n";
         rules.extend(rules::parse_rules(user, "user.toml").unwrap());
-        let e = Engine::new(rules);
+        let s = Scanner::build(rules, DetectConfig::default());
         let key = format!("acme_{}", "Zq7RkWvLpNcXyBdGhJsTfUaEoIqVrKw3");
         let text = format!("add {T} and {key}, call hf_hub_download");
-        let redacted = redact_text(&e, &text);
+        let redacted = redact_text(&s, &text);
         assert_eq!(
             redacted,
             "add hf_QmZt…KwPz and acme_Zq7R…rKw3, call hf_hub_download"
+        );
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(T);
+        assert_eq!(
+            redact_text(&s, &format!("rotate {encoded} now")),
+            "rotate [encoded: hf_QmZt…KwPz] now"
         );
     }
 

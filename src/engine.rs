@@ -87,6 +87,10 @@ impl Prefilter {
     }
 }
 
+/// The most trigger hits kept for one input (24 bytes each): past that, a
+/// pathological input (megabytes of `aGZfaGZf…`) is not decoded further.
+pub const MAX_TRIGGER_HITS: usize = 1 << 20;
+
 /// Compiled rules plus the keyword prefilter.
 pub struct Engine {
     rules: Vec<Rule>,
@@ -191,7 +195,10 @@ impl Engine {
         let whole = self.triggers > 0;
         self.prefilter.find_each(hay, |p, span| {
             if p >= keywords {
-                hits.push((p - keywords, span));
+                // Bounded: a flood of encoded-looking text keeps memory flat.
+                if hits.len() < MAX_TRIGGER_HITS {
+                    hits.push((p - keywords, span));
+                }
             } else if !seen[p] {
                 seen[p] = true;
                 for &r in &self.keyword_rules[p] {

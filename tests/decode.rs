@@ -433,3 +433,39 @@ fn sarif_locates_a_member_at_its_archive_and_names_the_encoding() {
     assert!(text.contains("encoded  base64"), "{text}");
     assert!(text.contains("dist/p.whl!p/.env:2:"), "{text}");
 }
+
+#[test]
+fn a_file_that_only_looks_like_an_archive_is_scanned_as_text() {
+    let t = fake_token(14);
+    let mut bytes = vec![0x1f, 0x8b];
+    bytes.extend_from_slice(format!("not really gzip\nHF_TOKEN={t}\n").as_bytes());
+    let dir = tree(&[]);
+    write(dir.path(), "odd.bin", &bytes);
+    let (code, r) = scan(dir.path(), &[]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(paths(&r), ["odd.bin"]);
+    assert_eq!(r["errors"][0]["path"], "odd.bin", "the failed open is said");
+}
+
+#[test]
+fn nested_archives_share_one_decompression_budget() {
+    let mut rng = fastrand::Rng::with_seed(15);
+    let member: Vec<u8> = (0..2 << 20).map(|_| rng.alphanumeric() as u8).collect();
+    let inner = zip_of(&[("big.txt", &member)]);
+    let outer = zip_of(&[
+        ("one.zip", &inner),
+        ("two.zip", &inner),
+        ("three.zip", &inner),
+    ]);
+    let dir = tree(&[]);
+    write(dir.path(), "outer.zip", &outer);
+    let (_, r) = scan(dir.path(), &["--max-archive-size", "5MiB"]);
+    let errors = r["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 5242880 bytes")),
+        "{r}"
+    );
+}

@@ -924,3 +924,22 @@ fn archives_and_encoded_tokens_in_history_are_attributed() {
     let (_, r) = run_json(p, &["history", "--no-progress", "--range", "HEAD~1..HEAD"]);
     assert!(findings(&r).is_empty(), "{r}");
 }
+
+#[test]
+fn an_encoded_token_in_a_commit_summary_is_redacted() {
+    use base64::Engine as _;
+    let t = fake_token(43);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&t);
+    let r = TestRepo::new();
+    r.commit(&[("a", "x")], &format!("config: {encoded}"));
+    let (code, stdout, stderr) = run(
+        r.path(),
+        &["history", "--no-progress", "--messages", "--format", "json"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        !stdout.contains(&encoded) && !stdout.contains(&t),
+        "{stdout}"
+    );
+    assert!(stdout.contains("config: [encoded: hf_"), "{stdout}");
+}

@@ -162,7 +162,12 @@ fn a_dotenv_file_git_ignores_is_local_only_and_one_it_does_not_gets_the_ignore_l
     assert_eq!(exposed["local_only"], false);
     assert_eq!(exposed["severity"], "high");
     let (_, text, _) = run(dir.path(), &["scan", "--no-progress", "--no-ignore"]);
-    assert!(text.contains("echo 'prod.env' >> .gitignore"), "{text}");
+    assert!(
+        text.contains(
+            "echo 'prod.env' >> .gitignore && git rm --cached --ignore-unmatch -- 'deploy/prod.env'"
+        ),
+        "{text}"
+    );
     assert!(text.contains("git ignores this file"), "{text}");
     // Outside a work tree, nothing is said.
     let plain = tree(&[(".env", &format!("HF_TOKEN={t}\n"))]);
@@ -391,4 +396,32 @@ fn a_live_token_says_so_with_its_owner_and_role() {
         (Some("valid"), Some("alice"), Some("write"))
     );
     assert_eq!(i["severity"], "critical");
+}
+
+#[test]
+fn report_redacts_a_show_secrets_report_unless_asked() {
+    let (dir, _) = history_repo();
+    let keep = fake_token(60);
+    let (_, raw, _) = run(
+        dir.path(),
+        &[
+            "history",
+            "--no-progress",
+            "--format",
+            "json",
+            "--show-secrets",
+        ],
+    );
+    assert!(raw.contains(&keep));
+    std::fs::write(dir.path().join("audit.json"), raw).unwrap();
+    for format in ["text", "json", "sarif", "html"] {
+        let (code, out, _) = run(dir.path(), &["report", "audit.json", "--format", format]);
+        assert_eq!(code, 0);
+        assert!(!out.contains(&keep), "{format} leaks the token: {out}");
+    }
+    let (_, shown, _) = run(dir.path(), &["report", "audit.json", "--show-secrets"]);
+    assert!(
+        shown.contains(&format!("{keep}==>HF_TOKEN_REMOVED_")),
+        "{shown}"
+    );
 }

@@ -313,3 +313,19 @@ fn a_rate_limited_batch_is_retried_after_the_wait() {
     assert_eq!(batches(&hub).len(), 2, "the 429 and the retry");
     assert!(started.elapsed().as_millis() >= 900, "Retry-After honoured");
 }
+
+#[test]
+fn a_report_s_other_secrets_are_never_sent_to_the_hub() {
+    let hub = hub(vec![]);
+    let dir = tree(&[]);
+    let t = fake_token(14);
+    let path = report(
+        dir.path(),
+        &[(&t, None), ("sk-live-QmZtRkWvLpNcXyBdGhJsTfUaEoIq", None)],
+        false,
+    );
+    let (code, _, stderr) = revoke(dir.path(), &hub, &["--from-report", &path, "--yes"], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(batches(&hub), [vec![t]]);
+    assert!(stderr.contains("not a Hugging Face token"), "{stderr}");
+}

@@ -155,7 +155,7 @@ pub struct Run {
     pub config: RunConfig,
     pub engine: Arc<Engine>,
     /// The engine with the decoders and archive readers around it.
-    pub scanner: Scanner,
+    pub scanner: Arc<Scanner>,
     started: Instant,
 }
 
@@ -174,10 +174,13 @@ impl Run {
                 .num_threads(config.threads)
                 .build_global();
         }
-        let scanner = Scanner::build(load_all(&config.rules)?, config.detect.clone());
+        let scanner = Arc::new(Scanner::build(
+            load_all(&config.rules)?,
+            config.detect.clone(),
+        ));
         let engine = scanner.shared_engine();
         if !config.output.show_secrets {
-            let redactor = engine.clone();
+            let redactor = scanner.clone();
             ui::set_redactor(move |line| redact_text(&redactor, line));
         }
         Ok(Run {
@@ -222,7 +225,7 @@ impl Run {
             self.config.output.show_secrets,
         );
         if !self.config.output.show_secrets {
-            report.redact(&|text| redact_text(&self.engine, text));
+            report.redact(&|text| redact_text(&self.scanner, text));
         }
         report.scan.duration_ms = self.started.elapsed().as_millis() as u64;
         render::emit(&report, rules, &self.config.output)?;

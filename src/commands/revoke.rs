@@ -12,8 +12,9 @@ use anyhow::{Context, Result, bail};
 
 use super::{EXIT_CLEAN, EXIT_ERROR, resolve_hub};
 use crate::cli::RevokeArgs;
+use crate::config::DetectConfig;
 use crate::config::VerifyConfig;
-use crate::detect::whole_tokens;
+use crate::detect::{Scanner, whole_tokens};
 use crate::engine::Engine;
 use crate::finding::{Report, ScanError, Status, Verification, redact, sha256_hex};
 use crate::rules::load_all;
@@ -34,11 +35,15 @@ pub fn run(args: RevokeArgs) -> Result<i32> {
             "offline (HF_HUB_OFFLINE or --offline): nothing can be revoked; --dry-run shows what would be sent"
         );
     }
-    let engine = std::sync::Arc::new(Engine::new(load_all(&args.rules.rules)?));
-    let redactor = engine.clone();
+    let scanner = std::sync::Arc::new(Scanner::build(
+        load_all(&args.rules.rules)?,
+        DetectConfig::default(),
+    ));
+    let engine = scanner.shared_engine();
+    let redactor = scanner.clone();
     ui::set_redactor(move |line| crate::detect::redact_text(&redactor, line));
     let mut targets = match &args.from_report {
-        Some(path) => from_report(path)?,
+        Some(path) => from_report(path, &engine)?,
         None => from_input(&args.tokens, &engine)?,
     };
     if args.only_valid {
@@ -105,12 +110,7 @@ fn from_input(args: &[String], engine: &std::sync::Arc<Engine>) -> Result<Vec<Ta
     let mut out: Vec<Target> = Vec::new();
     for (c, whole) in candidates.iter().zip(found) {
         let origin = c.origin();
-        let revocable = whole.filter(|f| {
-            engine
-                .rules()
-                .iter()
-                .any(|r| r.id == f.rule_id && r.verifier.as_deref() == Some(WHOAMI_VERIFIER))
-        });
+        let revocable = whole.filter(|f| is_revocable(engine, &f.rule_id));
         match revocable {
             Some(_) if out.iter().any(|t| t.token == c.text) => {}
             Some(_) => out.push(Target {
@@ -129,7 +129,7 @@ fn from_input(args: &[String], engine: &std::sync::Arc<Engine>) -> Result<Vec<Ta
 /// The tokens of a JSON report, each once, with the report's verification.
 /// A report whose secrets are redacted cannot be used: that is an error
 /// that says how to write one that can.
-fn from_report(path: &Path) -> Result<Vec<Target>> {
+fn from_report(path: &Path, engine: &std::sync::Arc<Engine>) -> Result<Vec<Target>> {
     let text =
         std::fs::read(path).with_context(|| format!("{}: cannot read report", path.display()))?;
     let report: Report = serde_json::from_slice(&text)
@@ -162,7 +162,38 @@ fn from_report(path: &Path) -> Result<Vec<Target>> {
             redacted
         );
     }
-    Ok(out)
+    // Only Hugging Face tokens go to the Hub: a report written with other
+    // --rules may hold other services' secrets.
+    let candidates: Vec<tokens::Candidate> = out
+        .iter()
+        .enumerate()
+        .map(|(i, t)| tokens::Candidate {
+            path: "<report>",
+            line: i + 1,
+            text: t.token.clone(),
+        })
+        .collect();
+    let (found, _) = whole_tokens(engine, &candidates);
+    let mut kept = Vec::new();
+    for (target, whole) in out.into_iter().zip(found) {
+        if whole.is_some_and(|f| is_revocable(engine, &f.rule_id)) {
+            kept.push(target);
+        } else {
+            ui::note(format!(
+                "{} is not a Hugging Face token: not sent",
+                redact(&target.token)
+            ));
+        }
+    }
+    Ok(kept)
+}
+
+/// Whether findings of `rule_id` are tokens the Hub can check and revoke.
+fn is_revocable(engine: &Engine, rule_id: &str) -> bool {
+    engine
+        .rules()
+        .iter()
+        .any(|r| r.id == rule_id && r.verifier.as_deref() == Some(WHOAMI_VERIFIER))
 }
 
 /// Only the tokens verified live: the report's word where it has one, the

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CommitInfo, Finding, Status, redact};
+use super::{CommitInfo, Finding, Status, redact, sha256_hex};
 use crate::rules::Severity;
 
 /// One distinct leaked token and how to deal with it.
@@ -79,10 +79,14 @@ pub fn incidents(
     show_secrets: bool,
 ) -> Vec<Incident> {
     let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for f in findings {
-        match groups.iter_mut().find(|(sha, _)| *sha == f.secret_sha256) {
-            Some((_, list)) => list.push(f),
-            None => groups.push((f.secret_sha256.clone(), vec![f])),
+        match index.get(f.secret_sha256.as_str()) {
+            Some(&i) => groups[i].1.push(f),
+            None => {
+                index.insert(&f.secret_sha256, groups.len());
+                groups.push((f.secret_sha256.clone(), vec![f]));
+            }
         }
     }
     let mut out: Vec<Incident> = groups
@@ -108,7 +112,11 @@ fn incident(
     let mut exposure = Exposure::default();
     for f in list {
         if let Some(c) = &f.commit {
-            if exposure.introduced.as_ref().is_none_or(|e| c.date < e.date) {
+            if exposure
+                .introduced
+                .as_ref()
+                .is_none_or(|e| when(c) < when(e))
+            {
                 exposure.introduced = Some(c.clone());
             }
         }
@@ -116,7 +124,11 @@ fn incident(
             exposure.at_head = Some(exposure.at_head.unwrap_or(false) || at);
         }
         if let Some(r) = &f.removed_in {
-            if exposure.removed_in.as_ref().is_none_or(|e| r.date > e.date) {
+            if exposure
+                .removed_in
+                .as_ref()
+                .is_none_or(|e| when(r) > when(e))
+            {
                 exposure.removed_in = Some(r.clone());
             }
         }
@@ -153,7 +165,7 @@ fn incident(
         show_secrets,
     );
     Incident {
-        secret: shown(&first.secret, show_secrets),
+        secret: shown(first, show_secrets),
         secret_sha256: sha,
         rule_id: first.rule_id.clone(),
         severity: list
@@ -170,26 +182,43 @@ fn incident(
     }
 }
 
+/// When a commit was made, for ordering (dates carry the author's offset,
+/// so they do not sort as text).
+fn when(c: &CommitInfo) -> i64 {
+    gix::date::parse(&c.date, None).map_or(0, |t| t.seconds)
+}
+
+/// Whether a finding holds its secret itself (not the redacted form, as in
+/// a report read back): the secret hashes to its `secret_sha256`.
+fn is_raw(f: &Finding) -> bool {
+    sha256_hex(f.secret.as_bytes()) == f.secret_sha256
+}
+
 /// A secret as the report shows it: in full with `show_secrets`, else
 /// redacted (once: a secret read back from a redacted report stays as is).
-fn shown(secret: &str, show_secrets: bool) -> String {
-    if show_secrets || secret.contains('…') {
-        secret.to_string()
+fn shown(f: &Finding, show_secrets: bool) -> String {
+    if (show_secrets && is_raw(f)) || !is_raw(f) {
+        f.secret.clone()
     } else {
-        redact(secret)
+        redact(&f.secret)
     }
 }
 
 /// The length of a finding's secret: the secret's own, or (read back from a
 /// redacted report) the span it covers on its line.
 fn secret_len(f: &Finding) -> Option<usize> {
-    if !f.secret.contains('…') {
+    if is_raw(f) {
         Some(f.secret.chars().count())
     } else if f.end_line == f.line && f.encoding.is_none() && f.end_column > f.column {
         Some(f.end_column - f.column)
     } else {
         None
     }
+}
+
+/// `s` quoted for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 fn step(action: &str, text: impl Into<String>, commands: Vec<String>) -> Step {
@@ -211,7 +240,7 @@ fn steps(
     show_secrets: bool,
 ) -> Vec<Step> {
     let mut out = Vec::new();
-    let short = &f.secret_sha256[..f.secret_sha256.len().min(12)];
+    let short = super::short_id(&f.secret_sha256);
     let jwt = f.secret.starts_with("hf_jwt_");
     match status {
         Some(Status::Invalid) => out.push(step(
@@ -265,14 +294,18 @@ fn steps(
         out.push(step(
             "ignore",
             format!(
-                "{} is not ignored by git: keep secrets files out of commits.",
+                "{} is not ignored by git (or is tracked already): keep secrets files out of commits.",
                 p.path
             ),
-            vec![format!("echo '{name}' >> .gitignore")],
+            vec![format!(
+                "echo {} >> .gitignore && git rm --cached --ignore-unmatch -- {}",
+                shell_quote(name),
+                shell_quote(&p.path)
+            )],
         ));
     }
     if in_history {
-        let line = purge_line(&f.secret, secret_len(f), short, show_secrets);
+        let line = purge_line(&f.secret, is_raw(f), secret_len(f), short, show_secrets);
         out.push(step(
             "purge-history",
             "Remove it from the history, after revoking it: rewriting history does not un-leak a token that was already pushed, cloned or cached.",
@@ -295,12 +328,22 @@ fn steps(
 /// `--show-secrets`, else a regex from its redacted form (prefix, four
 /// characters at each end, the length of the rest) that matches no other
 /// text in practice and reveals no more than the report.
-fn purge_line(secret: &str, len: Option<usize>, short: &str, show_secrets: bool) -> String {
+fn purge_line(
+    secret: &str,
+    raw: bool,
+    len: Option<usize>,
+    short: &str,
+    show_secrets: bool,
+) -> String {
     let replacement = format!("HF_TOKEN_REMOVED_{short}");
-    if show_secrets && !secret.contains('…') {
+    if show_secrets && raw {
         return format!("{secret}==>{replacement}");
     }
-    let shown = shown(secret, false);
+    let shown = if raw {
+        redact(secret)
+    } else {
+        secret.to_string()
+    };
     let (head, tail) = shown.split_once('…').unwrap_or((&shown, ""));
     let visible = head.chars().count() + tail.chars().count();
     let middle = match len {
@@ -322,7 +365,8 @@ mod tests {
 
     #[test]
     fn the_purge_pattern_matches_the_token_and_shows_no_more_than_the_report() {
-        let line = purge_line(T, Some(T.len()), "3a3465b61b5a", false);
+        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+        let line = purge_line(T, true, Some(T.len()), "3a3465b61b5a", false);
         let (pattern, replacement) = line.split_once("==>").unwrap();
         assert_eq!(replacement, "HF_TOKEN_REMOVED_3a3465b61b5a");
         let re =
@@ -330,12 +374,12 @@ mod tests {
         assert!(re.is_match(T));
         assert!(!line.contains(&T[7..T.len() - 4]));
         assert_eq!(
-            purge_line(T, Some(T.len()), "x", true),
+            purge_line(T, true, Some(T.len()), "x", true),
             format!("{T}==>HF_TOKEN_REMOVED_x")
         );
         // Read back from a redacted report, the same line.
         assert_eq!(
-            purge_line(&redact(T), Some(T.len()), "3a3465b61b5a", false),
+            purge_line(&redact(T), false, Some(T.len()), "3a3465b61b5a", false),
             line
         );
     }

@@ -156,6 +156,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// The findings of each secret, by `secret_sha256`, in report order.
+    pub fn by_secret(&self) -> std::collections::HashMap<&str, Vec<&Finding>> {
+        let mut map: std::collections::HashMap<&str, Vec<&Finding>> = Default::default();
+        for f in &self.findings {
+            map.entry(f.secret_sha256.as_str()).or_default().push(f);
+        }
+        map
+    }
+
     /// Deterministic order: by path, position, then rule.
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
@@ -176,7 +185,10 @@ impl Report {
     /// report quotes: commit summaries and error messages.
     pub fn redact(&mut self, text: &dyn Fn(&str) -> String) {
         for f in &mut self.findings {
-            f.secret = redact(&f.secret);
+            // A secret read back from a redacted report is redacted already.
+            if sha256_hex(f.secret.as_bytes()) == f.secret_sha256 {
+                f.secret = redact(&f.secret);
+            }
             for c in [&mut f.commit, &mut f.removed_in].into_iter().flatten() {
                 c.summary = text(&c.summary);
             }
@@ -205,6 +217,13 @@ pub fn redact_tokenish(text: &str) -> String {
     TOKENISH
         .replace_all(text, |c: &regex::Captures| redact(&c[0]))
         .into_owned()
+}
+
+/// The first 12 characters of an id (a commit, a `secret_sha256`); the
+/// whole id when it is shorter or not ASCII (a report read back may hold
+/// anything).
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }
 
 /// Text with its control characters escaped (`\n`, `\u{1b}`): a hostile

@@ -85,8 +85,20 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if report.remediation.is_empty() {
         writeln!(out, "<p class=\"empty\">No leaked token found.</p>")?;
     }
+    let by_secret = report.by_secret();
+    // The report's last commit: where a window still open ends.
+    let latest = report
+        .findings
+        .iter()
+        .flat_map(|f| [&f.commit, &f.removed_in])
+        .flatten()
+        .map(|c| when(&c.date))
+        .max();
     for (n, incident) in report.remediation.iter().enumerate() {
-        write_incident(report, incident, n + 1, out)?;
+        let findings = by_secret
+            .get(incident.secret_sha256.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        write_incident(incident, findings, latest, n + 1, out)?;
     }
     writeln!(out, "</section>")?;
     if !report.errors.is_empty() {
@@ -123,7 +135,13 @@ fn describe_scan(report: &Report) -> String {
     parts.join(", ")
 }
 
-fn write_incident(report: &Report, i: &Incident, n: usize, out: &mut dyn Write) -> io::Result<()> {
+fn write_incident(
+    i: &Incident,
+    findings: &[&Finding],
+    latest: Option<i64>,
+    n: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let sev = i.severity.as_str();
     writeln!(
         out,
@@ -154,7 +172,7 @@ fn write_incident(report: &Report, i: &Incident, n: usize, out: &mut dyn Write) 
         esc(&i.rule_id),
         esc(&i.secret_sha256)
     )?;
-    write_timeline(report, i, out)?;
+    write_timeline(i, findings, latest, out)?;
     writeln!(
         out,
         "<table><tr><th>place</th><th>commit</th><th>note</th></tr>"
@@ -183,7 +201,7 @@ fn write_incident(report: &Report, i: &Incident, n: usize, out: &mut dyn Write) 
             esc(p
                 .commit
                 .as_deref()
-                .map(|c| &c[..c.len().min(12)])
+                .map(crate::finding::short_id)
                 .unwrap_or("")),
             esc(&note)
         )?;
@@ -206,29 +224,17 @@ fn write_incident(report: &Report, i: &Incident, n: usize, out: &mut dyn Write) 
 /// The exposure window as a line from the first commit that added the
 /// token to the one that removed it (or to the report's last commit, if it
 /// is still there), with a mark for each commit that added it somewhere.
-fn write_timeline(report: &Report, i: &Incident, out: &mut dyn Write) -> io::Result<()> {
+fn write_timeline(
+    i: &Incident,
+    findings: &[&Finding],
+    latest: Option<i64>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let Some(start) = i.exposure.introduced.as_ref() else {
         return Ok(());
     };
-    let findings: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.secret_sha256 == i.secret_sha256)
-        .collect();
-    let when = |date: &str| {
-        gix::date::parse(date, None)
-            .map(|t| t.seconds)
-            .unwrap_or_default()
-    };
     let t0 = when(&start.date);
-    let latest = report
-        .findings
-        .iter()
-        .flat_map(|f| [&f.commit, &f.removed_in])
-        .flatten()
-        .map(|c| when(&c.date))
-        .max()
-        .unwrap_or(t0);
+    let latest = latest.unwrap_or(t0);
     let (t1, end_label, class) = match (&i.exposure.removed_in, i.exposure.at_head) {
         (Some(r), _) => (when(&r.date), format!("removed {}", day(&r.date)), "gone"),
         _ => (latest.max(t0), "still at HEAD".to_string(), "window"),
@@ -244,13 +250,13 @@ fn write_timeline(report: &Report, i: &Incident, out: &mut dyn Write) -> io::Res
         esc(&end_label),
         x(t1)
     )?;
-    for f in &findings {
+    for f in findings {
         if let Some(c) = &f.commit {
             writeln!(
                 out,
                 "<circle cx=\"{:.1}\" cy=\"28\" r=\"5\" fill=\"currentColor\"><title>{} {}</title></circle>",
                 x(when(&c.date)),
-                esc(&c.id[..c.id.len().min(12)]),
+                esc(crate::finding::short_id(&c.id)),
                 esc(&f.path)
             )?;
         }
@@ -261,6 +267,11 @@ fn write_timeline(report: &Report, i: &Incident, out: &mut dyn Write) -> io::Res
         esc(&format!("added {}", day(&start.date))),
         esc(&end_label)
     )
+}
+
+/// Seconds since the epoch of an RFC 3339 date (0 if it does not parse).
+fn when(date: &str) -> i64 {
+    gix::date::parse(date, None).map_or(0, |t| t.seconds)
 }
 
 /// `2024-01-01` of an RFC 3339 date.

@@ -90,7 +90,7 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
     if let Some(c) = &f.commit {
         text.push_str(&format!(
             " (introduced in commit {})",
-            &c.id[..c.id.len().min(12)]
+            crate::finding::short_id(&c.id)
         ));
     }
     if let Some(v) = &f.verification {

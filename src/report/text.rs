@@ -49,8 +49,12 @@ pub fn write(
         return Ok(());
     }
     let total = report.remediation.len();
+    let by_secret = report.by_secret();
     for (i, incident) in report.remediation.iter().enumerate() {
-        write_incident(report, incident, i + 1, total, &style, rules, out)?;
+        let findings = by_secret
+            .get(incident.secret_sha256.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        write_incident(incident, findings, i + 1, total, &style, rules, out)?;
     }
     Ok(())
 }
@@ -58,8 +62,8 @@ pub fn write(
 /// One token: a header (what, status, exposure), the block of each place
 /// it appears, and the numbered steps to fix it.
 fn write_incident(
-    report: &Report,
     incident: &Incident,
+    findings: &[&Finding],
     n: usize,
     total: usize,
     style: &Style,
@@ -114,11 +118,7 @@ fn write_incident(
         )?;
     }
     writeln!(out)?;
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| f.secret_sha256 == incident.secret_sha256)
-    {
+    for f in findings {
         write_finding(f, style, rules, out)?;
     }
     writeln!(out, "   what to do")?;
@@ -155,7 +155,7 @@ fn write_finding(
         out,
         "  secret   {}  (sha256 {})",
         f.secret,
-        &f.secret_sha256[..f.secret_sha256.len().min(12)]
+        short(&f.secret_sha256)
     )?;
     match f.local_only {
         Some(true) => writeln!(
@@ -353,5 +353,5 @@ fn write_exposure(e: &Exposure, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
+    crate::finding::short_id(id)
 }

@@ -61,16 +61,32 @@ pub struct Opened {
 
 /// Opens `content` of `kind`; `name` is the archive's own name, used to
 /// name the one member of a plain gzip file (`notes.txt.gz` → `notes.txt`).
-pub fn open(kind: Kind, content: &[u8], name: &str, limits: &Limits) -> Opened {
+/// `left` is what may still be decompressed (shared by nested archives);
+/// what this one decompresses is taken from it.
+pub fn open(kind: Kind, content: &[u8], name: &str, limits: &Limits, left: &mut u64) -> Opened {
     let mut opened = Opened::default();
     let mut budget = Budget {
-        left: limits.total,
+        left: *left,
         limits: *limits,
-        exhausted: false,
+        exhausted: *left == 0,
     };
+    open_into(kind, content, name, &mut budget, &mut opened);
+    *left = budget.left;
+    opened
+}
+
+fn open_into(kind: Kind, content: &[u8], name: &str, budget: &mut Budget, opened: &mut Opened) {
+    let limits = budget.limits;
+    if budget.exhausted {
+        opened.problems.push(format!(
+            "not opened: the archives of this input expand to more than {} bytes",
+            limits.total
+        ));
+        return;
+    }
     match kind {
-        Kind::Zip => zip_members(content, &mut budget, &mut opened),
-        Kind::Tar => tar_members(content, &mut budget, &mut opened),
+        Kind::Zip => zip_members(content, budget, opened),
+        Kind::Tar => tar_members(content, budget, opened),
         Kind::Gzip => {
             let mut decoder = flate2::read::MultiGzDecoder::new(content);
             let inner_name = decoder
@@ -78,12 +94,15 @@ pub fn open(kind: Kind, content: &[u8], name: &str, limits: &Limits) -> Opened {
                 .and_then(|h| h.filename())
                 .map(|f| String::from_utf8_lossy(f).into_owned());
             let (data, problem) = budget.read(&mut decoder, content.len() as u64);
+            let unreadable = problem.is_some() && data.as_ref().is_some_and(Vec::is_empty);
             if let Some(p) = problem {
                 opened.problems.push(p);
             }
             match data {
+                // Nothing came out: not gzip after all (the caller scans it as bytes).
+                _ if unreadable => {}
                 Some(data) if self::kind(&data) == Some(Kind::Tar) => {
-                    tar_members(&data, &mut budget, &mut opened);
+                    tar_members(&data, budget, opened);
                 }
                 Some(data) => opened.members.push(Member {
                     name: inner_name.unwrap_or_else(|| gunzipped_name(name)),
@@ -96,7 +115,6 @@ pub fn open(kind: Kind, content: &[u8], name: &str, limits: &Limits) -> Opened {
             }
         }
     }
-    opened
 }
 
 /// `notes.txt.gz` → `notes.txt`; `x.tgz` → `x.tar`; otherwise the last
@@ -306,7 +324,7 @@ mod tests {
             (&gz, "notes.txt.gz", vec!["notes.txt"]),
         ] {
             let k = kind(bytes).expect(name);
-            let opened = open(k, bytes, name, &limits());
+            let opened = open(k, bytes, name, &limits(), &mut (256 << 20));
             assert!(opened.problems.is_empty(), "{name}: {:?}", opened.problems);
             let names: Vec<&str> = opened.members.iter().map(|m| m.name.as_str()).collect();
             assert_eq!(names, expect, "{name}");
@@ -319,7 +337,7 @@ mod tests {
         let zeros = vec![0u8; 64 << 20];
         let bomb = gzip_of(&zeros);
         assert!(bomb.len() < 200_000);
-        let opened = open(Kind::Gzip, &bomb, "bomb.gz", &limits());
+        let opened = open(Kind::Gzip, &bomb, "bomb.gz", &limits(), &mut (256 << 20));
         assert!(opened.members.is_empty());
         assert!(
             opened.problems[0].contains("decompression bomb"),
@@ -338,7 +356,7 @@ mod tests {
             total: 3 << 20,
             ..limits()
         };
-        let opened = open(Kind::Tar, &tar, "t.tar", &small);
+        let opened = open(Kind::Tar, &tar, "t.tar", &small, &mut (3 << 20));
         assert_eq!(opened.members.len(), 3);
         assert!(
             opened.problems.iter().any(|p| p.contains("more than")),
@@ -351,10 +369,16 @@ mod tests {
     fn a_truncated_archive_is_a_problem_not_a_panic() {
         let zip = zip_of(&[("a.env", b"x")]);
         for cut in [10, zip.len() / 2, zip.len() - 5] {
-            let _ = open(Kind::Zip, &zip[..cut], "t.zip", &limits());
+            let _ = open(Kind::Zip, &zip[..cut], "t.zip", &limits(), &mut (256 << 20));
         }
         let gz = gzip_of(&vec![b'x'; 100_000]);
-        let opened = open(Kind::Gzip, &gz[..gz.len() / 2], "t.gz", &limits());
+        let opened = open(
+            Kind::Gzip,
+            &gz[..gz.len() / 2],
+            "t.gz",
+            &limits(),
+            &mut (256 << 20),
+        );
         assert!(!opened.problems.is_empty());
     }
 }

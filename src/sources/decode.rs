@@ -177,6 +177,9 @@ impl Decoders {
                 continue;
             };
             let (start, end, exact_start) = run_around(hay, m.start, m.end, kind);
+            // Another hit inside this run gives the same run: decode it once,
+            // whatever it gives (a flood of hits costs one decode per run).
+            covered = covered.max(end);
             for run in decode_run(hay, start, end, exact_start, kind) {
                 // A keyword, or a keyword encoded once more (base64 of a
                 // percent-encoded URL).
