@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Depth, FailOn};
+use crate::config::{Depth, DetectConfig, FailOn};
 use crate::report::Format;
 
 #[derive(Debug, Parser)]
@@ -127,7 +127,7 @@ pub struct DetectArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 2,
+        default_value_t = DetectConfig::DECODE_DEPTH,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=8),
         help_heading = "Detection"
     )]
@@ -141,7 +141,7 @@ pub struct DetectArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 2,
+        default_value_t = DetectConfig::ARCHIVE_DEPTH,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16),
         help_heading = "Detection"
     )]
@@ -155,7 +155,7 @@ pub struct DetectArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 100,
+        default_value_t = DetectConfig::ARCHIVE_RATIO,
         value_parser = clap::value_parser!(u64).range(2..),
         help_heading = "Detection"
     )]

@@ -47,16 +47,29 @@ pub struct DetectConfig {
     pub max_member_bytes: u64,
 }
 
+impl DetectConfig {
+    /// `--max-decode-depth`'s default.
+    pub const DECODE_DEPTH: usize = 2;
+    /// `--max-archive-depth`'s default.
+    pub const ARCHIVE_DEPTH: usize = 2;
+    /// `--max-archive-size`'s default.
+    pub const ARCHIVE_BYTES: u64 = 256 << 20;
+    /// `--max-archive-ratio`'s default.
+    pub const ARCHIVE_RATIO: u64 = 100;
+    /// `--max-file-size`'s default.
+    pub const MEMBER_BYTES: u64 = 50 << 20;
+}
+
 impl Default for DetectConfig {
     fn default() -> Self {
         DetectConfig {
             decode: true,
-            max_decode_depth: 2,
+            max_decode_depth: Self::DECODE_DEPTH,
             archives: true,
-            max_archive_depth: 2,
-            max_archive_bytes: 256 << 20,
-            max_archive_ratio: 100,
-            max_member_bytes: 50 << 20,
+            max_archive_depth: Self::ARCHIVE_DEPTH,
+            max_archive_bytes: Self::ARCHIVE_BYTES,
+            max_archive_ratio: Self::ARCHIVE_RATIO,
+            max_member_bytes: Self::MEMBER_BYTES,
         }
     }
 }

@@ -34,12 +34,6 @@ pub struct Collected {
 }
 
 impl Collected {
-    /// Adds what another collector gathered.
-    pub fn extend(&mut self, other: Collected) {
-        self.hits.extend(other.hits);
-        self.errors.extend(other.errors);
-    }
-
     /// Every finding, in arrival order, dropping the origins.
     pub fn into_findings(self) -> (Vec<Finding>, Vec<ScanError>) {
         let findings = self.hits.into_iter().flat_map(|h| h.findings).collect();
@@ -182,6 +176,15 @@ pub fn whole_tokens(
     (found, collected.errors)
 }
 
+/// The problem of a candidate that is no whole token: named (redacted),
+/// and never sent.
+pub fn not_a_token(c: &crate::sources::tokens::Candidate) -> ScanError {
+    ScanError::at(
+        &c.origin(),
+        format!("not a Hugging Face token ({}): not sent", redact(&c.text)),
+    )
+}
+
 /// `text` with every secret the scanner's rules find in it redacted: as
 /// written, and encoded (a base64 or percent-encoded run that decodes to a
 /// secret is replaced whole); token-shaped runs too weak for a rule are
@@ -302,10 +305,6 @@ impl Scanner {
     /// The engine, shared (for redaction).
     pub fn shared_engine(&self) -> Arc<Engine> {
         self.engine.clone()
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.engine
     }
 
     /// Everything found in `content`, reported at `path`; `notebook` says
@@ -513,32 +512,57 @@ impl Located<'_> {
             Some(c) => format!("{c}>{chain}"),
             None => chain.to_string(),
         };
-        Some(Finding {
-            rule_id: rule.id.clone(),
-            severity: rule.severity,
-            path: self.path.to_string(),
-            line,
-            column,
-            end_line,
-            end_column,
-            secret_sha256: sha256_hex(secret),
-            secret: String::from_utf8_lossy(secret).into_owned(),
-            entropy: (entropy * 100.0).round() / 100.0,
-            commit: None,
-            at_head: None,
-            removed_in: None,
-            notebook: self
-                .notebook
-                .then(|| {
-                    self.cells
-                        .get_or_init(|| CellMap::new(self.text))
-                        .locate(span.start)
-                })
-                .flatten(),
-            encoding: Some(encoding),
-            verification: None,
-            local_only: None,
-        })
+        let notebook = self
+            .notebook
+            .then(|| {
+                self.cells
+                    .get_or_init(|| CellMap::new(self.text))
+                    .locate(span.start)
+            })
+            .flatten();
+        let mut f = new_finding(
+            rule,
+            secret,
+            entropy,
+            self.path,
+            (line, column),
+            (end_line, end_column),
+        );
+        f.notebook = notebook;
+        f.encoding = Some(encoding);
+        Some(f)
+    }
+}
+
+/// A finding of `rule` for `secret` at `path`, from `start` to `end`
+/// (line, column); the one place a finding is made, plain or decoded.
+fn new_finding(
+    rule: &Rule,
+    secret: &[u8],
+    entropy: f64,
+    path: &str,
+    start: Position,
+    end: Position,
+) -> Finding {
+    Finding {
+        rule_id: rule.id.clone(),
+        severity: rule.severity,
+        path: path.to_string(),
+        line: start.0,
+        column: start.1,
+        end_line: end.0,
+        end_column: end.1,
+        secret_sha256: sha256_hex(secret),
+        // Secrets are matched by byte regexes; keep any odd byte visible.
+        secret: String::from_utf8_lossy(secret).into_owned(),
+        entropy: (entropy * 100.0).round() / 100.0,
+        commit: None,
+        at_head: None,
+        removed_in: None,
+        notebook: None,
+        encoding: None,
+        verification: None,
+        local_only: None,
     }
 }
 
@@ -575,34 +599,23 @@ fn findings_from(
         if memchr::memmem::find(line_of(content, m.span), ALLOW_MARKER).is_some() {
             continue;
         }
-        let secret_bytes = &content[m.span.start..m.span.end];
-        let rule = &engine.rules()[m.rule];
-        // Secrets are matched by byte regexes; keep any odd byte visible.
-        let secret = String::from_utf8_lossy(secret_bytes).into_owned();
-        let newlines = memchr::memchr_iter(b'\n', secret_bytes).count();
-        let end_column = match memchr::memrchr(b'\n', secret_bytes) {
-            Some(nl) => secret_bytes.len() - nl,
-            None => column + secret_bytes.len(),
+        let secret = &content[m.span.start..m.span.end];
+        let newlines = memchr::memchr_iter(b'\n', secret).count();
+        let end_column = match memchr::memrchr(b'\n', secret) {
+            Some(nl) => secret.len() - nl,
+            None => column + secret.len(),
         };
-        findings.push(Finding {
-            rule_id: rule.id.clone(),
-            severity: rule.severity,
-            path: path.to_string(),
-            line,
-            column,
-            end_line: line + newlines,
-            end_column,
-            secret_sha256: sha256_hex(secret_bytes),
+        let rule = &engine.rules()[m.rule];
+        let mut f = new_finding(
+            rule,
             secret,
-            entropy: (m.entropy * 100.0).round() / 100.0,
-            commit: None,
-            at_head: None,
-            removed_in: None,
-            notebook: cells.as_ref().and_then(|c| c.locate(m.span.start)),
-            encoding: None,
-            verification: None,
-            local_only: None,
-        });
+            m.entropy,
+            path,
+            (line, column),
+            (line + newlines, end_column),
+        );
+        f.notebook = cells.as_ref().and_then(|c| c.locate(m.span.start));
+        findings.push(f);
     }
     findings
 }

@@ -95,10 +95,8 @@ pub const MAX_TRIGGER_HITS: usize = 1 << 20;
 pub struct Engine {
     rules: Vec<Rule>,
     prefilter: Prefilter,
-    /// The prefilter's keywords: every rule keyword that contains no other.
-    keywords: Vec<String>,
     /// Extra literals the same pass looks for ([`Engine::with_triggers`]):
-    /// prefilter patterns from `keywords.len()` on.
+    /// the prefilter's patterns after the keywords.
     triggers: usize,
     /// For each prefilter pattern, the rules that listed it as a keyword.
     keyword_rules: Vec<Vec<usize>>,
@@ -145,7 +143,6 @@ impl Engine {
         Engine {
             rules,
             prefilter,
-            keywords,
             triggers: triggers.len(),
             keyword_rules,
         }
@@ -153,12 +150,6 @@ impl Engine {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
-    }
-
-    /// The keywords the prefilter looks for (each rule keyword that holds
-    /// no shorter one): what a decoder must find encoded.
-    pub fn keywords(&self) -> &[String] {
-        &self.keywords
     }
 
     /// Finds every accepted secret in `hay`, sorted by position. Where two

@@ -854,7 +854,6 @@ fn user_rule_secret_in_a_commit_summary_is_redacted_in_every_format() {
 
 #[test]
 fn archives_and_encoded_tokens_in_history_are_attributed() {
-    use std::io::Write;
     let t = fake_token(42);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
@@ -862,12 +861,12 @@ fn archives_and_encoded_tokens_in_history_are_attributed() {
     write(p, "README.md", b"demo\n");
     git(p, &["add", "."]);
     git(p, &["commit", "-q", "-m", "init"]);
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file("conf/.env", zip::write::SimpleFileOptions::default())
-        .unwrap();
-    zip.write_all(format!("# x\nHF_TOKEN={t}\n").as_bytes())
-        .unwrap();
-    write(p, "dist/bundle.zip", &zip.finish().unwrap().into_inner());
+    let env = format!("# x\nHF_TOKEN={t}\n");
+    write(
+        p,
+        "dist/bundle.zip",
+        &zip_of(&[("conf/.env", env.as_bytes())]),
+    );
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(&t);
     write(

@@ -260,6 +260,28 @@ fn the_html_report_is_self_contained_and_escapes_what_it_quotes() {
     render_in_chromium(dir.path(), &page);
 }
 
+/// Whether `program args` runs and succeeds.
+fn runs(program: &str, args: &[&str]) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether an optional tool is there; when it is not, the check is
+/// SKIPPED, unless the environment variable `require` makes it mandatory
+/// (as CI does), which fails the test.
+fn available(present: bool, require: &str, what: &str) -> bool {
+    if !present {
+        assert!(
+            require.is_empty() || std::env::var_os(require).is_none(),
+            "{what} is required ({require}) but not available"
+        );
+        eprintln!("SKIPPED: {what}");
+    }
+    present
+}
+
 /// Parses the page with html5lib in strict mode (a parse error fails).
 /// Needs Python with html5lib (`$HFLEAKS_PYTHON`, else `python3`); CI
 /// makes it mandatory with `HFLEAKS_REQUIRE_HTML5LIB=1`.
@@ -269,16 +291,12 @@ fn validate_html5(page: &str) {
                   p = html5lib.HTMLParser(strict=True)\n\
                   p.parse(sys.stdin.buffer.read())\n\
                   print('valid')\n";
-    let has = std::process::Command::new(&python)
-        .args(["-c", "import html5lib"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has {
-        assert!(
-            std::env::var_os("HFLEAKS_REQUIRE_HTML5LIB").is_none(),
-            "html5lib is required (HFLEAKS_REQUIRE_HTML5LIB) but {python} cannot import it"
-        );
-        eprintln!("SKIPPED: HTML5 validation ({python} has no html5lib; pip install html5lib)");
+    let has = runs(&python, &["-c", "import html5lib"]);
+    if !available(
+        has,
+        "HFLEAKS_REQUIRE_HTML5LIB",
+        "HTML5 validation (pip install html5lib)",
+    ) {
         return;
     }
     let mut child = std::process::Command::new(&python)
@@ -300,22 +318,14 @@ fn validate_html5(page: &str) {
 /// Renders the page offline in headless Chromium (`--dump-dom`) and checks
 /// its sections; CI makes it mandatory with `HFLEAKS_REQUIRE_CHROMIUM=1`.
 fn render_in_chromium(dir: &Path, page: &str) {
-    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|b| {
-            std::process::Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
-        assert!(
-            std::env::var_os("HFLEAKS_REQUIRE_CHROMIUM").is_none(),
-            "Chromium is required (HFLEAKS_REQUIRE_CHROMIUM) but none was found"
-        );
-        eprintln!("SKIPPED: rendering in Chromium (apt-get install chromium)");
+        .find(|b| runs(b, &["--version"]));
+    let what = "rendering in Chromium (apt-get install chromium)";
+    if !available(browser.is_some(), "HFLEAKS_REQUIRE_CHROMIUM", what) {
         return;
-    };
+    }
+    let browser = browser.unwrap();
     let file = dir.join("render.html");
     std::fs::write(&file, page).unwrap();
     let profile = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::{ColorChoice, HubArgs, OutputArgs, ReportArgs};
 use crate::config::{
@@ -174,15 +174,12 @@ impl Run {
                 .num_threads(config.threads)
                 .build_global();
         }
-        let scanner = Arc::new(Scanner::build(
-            load_all(&config.rules)?,
+        let scanner = redacting_scanner(
+            &config.rules,
             config.detect.clone(),
-        ));
+            config.output.show_secrets,
+        )?;
         let engine = scanner.shared_engine();
-        if !config.output.show_secrets {
-            let redactor = scanner.clone();
-            ui::set_redactor(move |line| redact_text(&redactor, line));
-        }
         Ok(Run {
             config,
             engine,
@@ -213,25 +210,53 @@ impl Run {
         // Verification needs the raw secrets: before redaction.
         verify_findings(&mut report.findings, rules, &self.config.verify);
         report.sort();
-        let remediation = |id: &str| {
-            rules
-                .iter()
-                .find(|r| r.id == id)
-                .map(|r| r.remediation.clone())
-        };
-        report.remediation = incidents(
-            &report.findings,
-            &remediation,
-            self.config.output.show_secrets,
-        );
-        if !self.config.output.show_secrets {
-            report.redact(&|text| redact_text(&self.scanner, text));
-        }
+        remediate_and_redact(&mut report, &self.scanner, self.config.output.show_secrets);
         report.scan.duration_ms = self.started.elapsed().as_millis() as u64;
         render::emit(&report, rules, &self.config.output)?;
         ui::info(render::summary::line(&report));
         Ok(exit_code(&report, &self.config.exit))
     }
+}
+
+/// The scanner for the built-in rules and those at `rules`. Unless
+/// `show_secrets`, every line shown from now on is redacted by it.
+pub fn redacting_scanner(
+    rules: &[PathBuf],
+    detect: DetectConfig,
+    show_secrets: bool,
+) -> Result<Arc<Scanner>> {
+    let scanner = Arc::new(Scanner::build(load_all(rules)?, detect));
+    if !show_secrets {
+        let redactor = scanner.clone();
+        ui::set_redactor(move |line| redact_text(&redactor, line));
+    }
+    Ok(scanner)
+}
+
+/// Builds the incident view of the report's findings (raw, or read back
+/// redacted) with each rule's own fix text, then, unless `show_secrets`,
+/// redacts everything the report quotes.
+pub fn remediate_and_redact(report: &mut Report, scanner: &Scanner, show_secrets: bool) {
+    let rules = scanner.shared_engine();
+    let remediation = |id: &str| {
+        rules
+            .rules()
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.remediation.clone())
+    };
+    report.remediation = incidents(&report.findings, &remediation, show_secrets);
+    if !show_secrets {
+        report.redact(&|text| redact_text(scanner, text));
+    }
+}
+
+/// An hfleaks JSON report read from `path`.
+pub fn read_report(path: &Path) -> Result<Report> {
+    let text =
+        std::fs::read(path).with_context(|| format!("{}: cannot read report", path.display()))?;
+    serde_json::from_slice(&text)
+        .with_context(|| format!("{}: not an hfleaks JSON report", path.display()))
 }
 
 /// The exit-code contract, decided here and nowhere else: a finding that
@@ -358,6 +383,34 @@ mod tests {
         assert_eq!(c.exit.findings_code, 7);
         let env = |k: &str| (k == "NO_COLOR").then(|| "1".to_string());
         assert!(!resolve_with(&args(&[]), env).unwrap().output.color);
+    }
+
+    #[test]
+    fn detection_flags_default_to_the_config_defaults() {
+        let d = resolve_with(&args(&[]), no_env).unwrap().detect;
+        let expect = DetectConfig::default();
+        assert_eq!(
+            (
+                d.decode,
+                d.max_decode_depth,
+                d.archives,
+                d.max_archive_depth
+            ),
+            (
+                expect.decode,
+                expect.max_decode_depth,
+                expect.archives,
+                expect.max_archive_depth
+            )
+        );
+        assert_eq!(
+            (d.max_archive_bytes, d.max_archive_ratio, d.max_member_bytes),
+            (
+                expect.max_archive_bytes,
+                expect.max_archive_ratio,
+                expect.max_member_bytes
+            )
+        );
     }
 
     #[test]

@@ -7,17 +7,17 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
-use super::{EXIT_CLEAN, EXIT_ERROR, resolve_hub};
+use super::{EXIT_CLEAN, EXIT_ERROR, read_report, redacting_scanner, resolve_hub};
 use crate::cli::RevokeArgs;
 use crate::config::DetectConfig;
 use crate::config::VerifyConfig;
-use crate::detect::{Scanner, whole_tokens};
+use crate::detect::{not_a_token, whole_tokens};
 use crate::engine::Engine;
-use crate::finding::{Report, ScanError, Status, Verification, redact, sha256_hex};
-use crate::rules::load_all;
+use crate::finding::{ScanError, Status, Verification, redact, sha256_hex};
 use crate::sources::tokens;
 use crate::ui;
 use crate::verify::{self, Endpoint, Hub, WHOAMI_VERIFIER};
@@ -35,13 +35,9 @@ pub fn run(args: RevokeArgs) -> Result<i32> {
             "offline (HF_HUB_OFFLINE or --offline): nothing can be revoked; --dry-run shows what would be sent"
         );
     }
-    let scanner = std::sync::Arc::new(Scanner::build(
-        load_all(&args.rules.rules)?,
-        DetectConfig::default(),
-    ));
-    let engine = scanner.shared_engine();
-    let redactor = scanner.clone();
-    ui::set_redactor(move |line| crate::detect::redact_text(&redactor, line));
+    // Nothing of what is revoked is ever shown in full.
+    let engine =
+        redacting_scanner(&args.rules.rules, DetectConfig::default(), false)?.shared_engine();
     let mut targets = match &args.from_report {
         Some(path) => from_report(path, &engine)?,
         None => from_input(&args.tokens, &engine)?,
@@ -99,28 +95,22 @@ pub fn run(args: RevokeArgs) -> Result<i32> {
 
 /// Arguments or standard input: each candidate must be one whole token of
 /// a rule with the Hub verifier; anything else is named and not sent.
-fn from_input(args: &[String], engine: &std::sync::Arc<Engine>) -> Result<Vec<Target>> {
+fn from_input(args: &[String], engine: &Arc<Engine>) -> Result<Vec<Target>> {
     if !args.is_empty() && args != ["-"] {
         ui::note(
             "tokens given as arguments are kept in your shell history and visible to other users; prefer standard input",
         );
     }
     let candidates = tokens::read(args).context("cannot read standard input")?;
-    let (found, _) = whole_tokens(engine, &candidates);
     let mut out: Vec<Target> = Vec::new();
-    for (c, whole) in candidates.iter().zip(found) {
-        let origin = c.origin();
-        let revocable = whole.filter(|f| is_revocable(engine, &f.rule_id));
-        match revocable {
-            Some(_) if out.iter().any(|t| t.token == c.text) => {}
-            Some(_) => out.push(Target {
+    for (c, ok) in candidates.iter().zip(revocable(engine, &candidates)) {
+        if !ok {
+            ui::error(&not_a_token(c));
+        } else if !out.iter().any(|t| t.token == c.text) {
+            out.push(Target {
                 token: c.text.clone(),
                 verification: None,
-            }),
-            None => ui::error(&ScanError::at(
-                &origin,
-                format!("not a Hugging Face token ({}): not sent", redact(&c.text)),
-            )),
+            });
         }
     }
     Ok(out)
@@ -129,11 +119,8 @@ fn from_input(args: &[String], engine: &std::sync::Arc<Engine>) -> Result<Vec<Ta
 /// The tokens of a JSON report, each once, with the report's verification.
 /// A report whose secrets are redacted cannot be used: that is an error
 /// that says how to write one that can.
-fn from_report(path: &Path, engine: &std::sync::Arc<Engine>) -> Result<Vec<Target>> {
-    let text =
-        std::fs::read(path).with_context(|| format!("{}: cannot read report", path.display()))?;
-    let report: Report = serde_json::from_slice(&text)
-        .with_context(|| format!("{}: not an hfleaks JSON report", path.display()))?;
+fn from_report(path: &Path, engine: &Arc<Engine>) -> Result<Vec<Target>> {
+    let report = read_report(path)?;
     let mut out: Vec<Target> = Vec::new();
     let mut redacted = 0;
     for f in report.findings {
@@ -173,10 +160,9 @@ fn from_report(path: &Path, engine: &std::sync::Arc<Engine>) -> Result<Vec<Targe
             text: t.token.clone(),
         })
         .collect();
-    let (found, _) = whole_tokens(engine, &candidates);
     let mut kept = Vec::new();
-    for (target, whole) in out.into_iter().zip(found) {
-        if whole.is_some_and(|f| is_revocable(engine, &f.rule_id)) {
+    for (target, ok) in out.into_iter().zip(revocable(engine, &candidates)) {
+        if ok {
             kept.push(target);
         } else {
             ui::note(format!(
@@ -188,12 +174,21 @@ fn from_report(path: &Path, engine: &std::sync::Arc<Engine>) -> Result<Vec<Targe
     Ok(kept)
 }
 
-/// Whether findings of `rule_id` are tokens the Hub can check and revoke.
-fn is_revocable(engine: &Engine, rule_id: &str) -> bool {
-    engine
-        .rules()
-        .iter()
-        .any(|r| r.id == rule_id && r.verifier.as_deref() == Some(WHOAMI_VERIFIER))
+/// For each candidate, whether it is one whole token of a rule the Hub can
+/// check and revoke.
+fn revocable(engine: &Arc<Engine>, candidates: &[tokens::Candidate]) -> Vec<bool> {
+    let (found, _) = whole_tokens(engine, candidates);
+    found
+        .into_iter()
+        .map(|f| {
+            f.is_some_and(|f| {
+                engine
+                    .rules()
+                    .iter()
+                    .any(|r| r.id == f.rule_id && r.verifier.as_deref() == Some(WHOAMI_VERIFIER))
+            })
+        })
+        .collect()
 }
 
 /// Only the tokens verified live: the report's word where it has one, the

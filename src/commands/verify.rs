@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use super::{Run, resolve};
 use crate::cli::VerifyArgs;
 use crate::config::Depth;
-use crate::detect::whole_tokens;
-use crate::finding::{Report, ScanError, ScanKind, ScanStats, redact};
+use crate::detect::{not_a_token, whole_tokens};
+use crate::finding::{Report, ScanKind, ScanStats};
 use crate::sources::tokens;
 use crate::ui;
 
@@ -32,10 +32,7 @@ pub fn run(mut args: VerifyArgs) -> Result<i32> {
         match whole {
             Some(f) => report.findings.push(f),
             None => {
-                let error = ScanError::at(
-                    &c.origin(),
-                    format!("not a Hugging Face token ({}): not sent", redact(&c.text)),
-                );
+                let error = not_a_token(c);
                 ui::error(&error);
                 report.errors.push(error);
             }

@@ -115,7 +115,7 @@ fn incident(
             if exposure
                 .introduced
                 .as_ref()
-                .is_none_or(|e| when(c) < when(e))
+                .is_none_or(|e| c.seconds() < e.seconds())
             {
                 exposure.introduced = Some(c.clone());
             }
@@ -127,7 +127,7 @@ fn incident(
             if exposure
                 .removed_in
                 .as_ref()
-                .is_none_or(|e| when(r) > when(e))
+                .is_none_or(|e| r.seconds() > e.seconds())
             {
                 exposure.removed_in = Some(r.clone());
             }
@@ -180,12 +180,6 @@ fn incident(
         role,
         steps,
     }
-}
-
-/// When a commit was made, for ordering (dates carry the author's offset,
-/// so they do not sort as text).
-fn when(c: &CommitInfo) -> i64 {
-    gix::date::parse(&c.date, None).map_or(0, |t| t.seconds)
 }
 
 /// Whether a finding holds its secret itself (not the redacted form, as in

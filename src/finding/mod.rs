@@ -30,6 +30,14 @@ pub struct CommitInfo {
     pub summary: String,
 }
 
+impl CommitInfo {
+    /// Seconds since the epoch (0 if the date does not parse): for ordering,
+    /// since dates carry the author's offset and do not sort as text.
+    pub fn seconds(&self) -> i64 {
+        gix::date::parse(&self.date, None).map_or(0, |t| t.seconds)
+    }
+}
+
 /// Where in a Jupyter notebook a finding sits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotebookCell {

@@ -92,7 +92,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .flat_map(|f| [&f.commit, &f.removed_in])
         .flatten()
-        .map(|c| when(&c.date))
+        .map(|c| c.seconds())
         .max();
     for (n, incident) in report.remediation.iter().enumerate() {
         let findings = by_secret
@@ -233,10 +233,10 @@ fn write_timeline(
     let Some(start) = i.exposure.introduced.as_ref() else {
         return Ok(());
     };
-    let t0 = when(&start.date);
+    let t0 = start.seconds();
     let latest = latest.unwrap_or(t0);
     let (t1, end_label, class) = match (&i.exposure.removed_in, i.exposure.at_head) {
-        (Some(r), _) => (when(&r.date), format!("removed {}", day(&r.date)), "gone"),
+        (Some(r), _) => (r.seconds(), format!("removed {}", day(&r.date)), "gone"),
         _ => (latest.max(t0), "still at HEAD".to_string(), "window"),
     };
     let span = (t1 - t0).max(1) as f64;
@@ -255,7 +255,7 @@ fn write_timeline(
             writeln!(
                 out,
                 "<circle cx=\"{:.1}\" cy=\"28\" r=\"5\" fill=\"currentColor\"><title>{} {}</title></circle>",
-                x(when(&c.date)),
+                x(c.seconds()),
                 esc(crate::finding::short_id(&c.id)),
                 esc(&f.path)
             )?;
@@ -267,11 +267,6 @@ fn write_timeline(
         esc(&format!("added {}", day(&start.date))),
         esc(&end_label)
     )
-}
-
-/// Seconds since the epoch of an RFC 3339 date (0 if it does not parse).
-fn when(date: &str) -> i64 {
-    gix::date::parse(date, None).map_or(0, |t| t.seconds)
 }
 
 /// `2024-01-01` of an RFC 3339 date.

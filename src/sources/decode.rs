@@ -13,7 +13,7 @@
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use crate::engine::{Prefilter, Span};
+use crate::engine::Span;
 
 /// The most bytes decoded on either side of an encoded keyword: room for a
 /// 255-character token percent-encoded and then base64-encoded.
@@ -196,13 +196,14 @@ impl Decoders {
         out
     }
 
-    /// Every run of `hay` that decodes to a keyword (searching `hay` for
-    /// the triggers itself; the scanner gets the hits from the engine).
+    /// Every run of `hay` that decodes to a keyword, searching `hay` for
+    /// the triggers itself (the scanner gets the hits from the engine).
+    #[cfg(test)]
     pub fn find(&self, hay: &[u8]) -> Vec<DecodedRun> {
         if self.triggers.is_empty() {
             return Vec::new();
         }
-        let searcher = Prefilter::new(&self.triggers);
+        let searcher = crate::engine::Prefilter::new(&self.triggers);
         let mut hits = Vec::new();
         searcher.find_each(hay, |t, span| {
             hits.push((t, span));
@@ -359,16 +360,18 @@ fn base64_fragments(k: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// `k` with its punctuation (or, `all`, every byte) as `%XX`.
-fn percent_encode(k: &[u8], all: bool, upper: bool) -> String {
+/// `k` with its punctuation (or, `all`, every byte) written as `prefix`
+/// and `width` hex digits: `%5F` (percent), `\u005F` (unicode), `5F` (hex).
+fn escaped(k: &[u8], prefix: &str, width: usize, all: bool, upper: bool) -> String {
     k.iter()
         .map(|&b| {
             if all || !b.is_ascii_alphanumeric() {
-                if upper {
-                    format!("%{b:02X}")
+                let digits = if upper {
+                    format!("{b:0width$X}")
                 } else {
-                    format!("%{b:02x}")
-                }
+                    format!("{b:0width$x}")
+                };
+                format!("{prefix}{digits}")
             } else {
                 (b as char).to_string()
             }
@@ -376,21 +379,16 @@ fn percent_encode(k: &[u8], all: bool, upper: bool) -> String {
         .collect()
 }
 
-/// `k` with its punctuation (or, `all`, every byte) as `\uXXXX`.
+fn percent_encode(k: &[u8], all: bool, upper: bool) -> String {
+    escaped(k, "%", 2, all, upper)
+}
+
 fn unicode_escape(k: &[u8], all: bool, upper: bool) -> String {
-    k.iter()
-        .map(|&b| {
-            if all || !b.is_ascii_alphanumeric() {
-                if upper {
-                    format!("\\u{b:04X}")
-                } else {
-                    format!("\\u{b:04x}")
-                }
-            } else {
-                (b as char).to_string()
-            }
-        })
-        .collect()
+    escaped(k, "\\u", 4, all, upper)
+}
+
+fn hex(k: &[u8], upper: bool) -> String {
+    escaped(k, "", 2, true, upper)
 }
 
 /// The most encoded forms looked for. The keyword search runs on
@@ -425,18 +423,6 @@ fn common_prefix(a: &str, b: &str) -> String {
         .zip(b.chars())
         .take_while(|(x, y)| x == y)
         .map(|(x, _)| x)
-        .collect()
-}
-
-fn hex(k: &[u8], upper: bool) -> String {
-    k.iter()
-        .map(|b| {
-            if upper {
-                format!("{b:02X}")
-            } else {
-                format!("{b:02x}")
-            }
-        })
         .collect()
 }
 

@@ -157,11 +157,15 @@ pub fn check(hub: &Hub, token: &str, analyze: Option<usize>) -> Verification {
 /// A reason safe to print: the token redacted should the server echo it,
 /// no control characters, and not too long.
 fn clean(reason: &str, token: &str) -> String {
-    let redacted = if token.is_empty() {
-        reason.to_string()
-    } else {
-        reason.replace(token, &redact(token))
-    };
+    clean_all(reason, &[token])
+}
+
+/// [`clean`] for a reason that may echo any of several secrets.
+pub(crate) fn clean_all(reason: &str, secrets: &[&str]) -> String {
+    let mut redacted = reason.to_string();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        redacted = redacted.replace(s, &redact(s));
+    }
     let mut out: String = redacted
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

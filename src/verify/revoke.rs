@@ -7,7 +7,6 @@
 use serde_json::json;
 
 use super::client::{Hub, status_text};
-use crate::finding::redact;
 
 /// The most tokens sent in one request to the public endpoint.
 pub const BATCH: usize = 100;
@@ -20,9 +19,10 @@ pub fn revoke_public(hub: &Hub, tokens: &[String]) -> Vec<(usize, Result<(), Str
         .chunks(BATCH)
         .map(|batch| {
             let body = json!({ "credentials": batch });
-            let outcome = hub
-                .post_json(&url, None, &body)
-                .and_then(|r| accepted(r.status, &r.error_message, batch));
+            let outcome = hub.post_json(&url, None, &body).and_then(|r| {
+                let secrets: Vec<&str> = batch.iter().map(String::as_str).collect();
+                accepted(r.status, &r.error_message, &secrets)
+            });
             (batch.len(), outcome)
         })
         .collect()
@@ -36,31 +36,17 @@ pub fn revoke_in_org(hub: &Hub, org: &str, admin: &str, token: &str) -> Result<(
         percent_encoding::utf8_percent_encode(org, percent_encoding::NON_ALPHANUMERIC)
     ));
     let r = hub.post_json(&url, Some(admin), &json!({ "token": token }))?;
-    accepted(
-        r.status,
-        &r.error_message,
-        &[token.to_string(), admin.to_string()],
-    )
+    accepted(r.status, &r.error_message, &[token, admin])
 }
 
 /// 2xx is accepted; anything else is the reason, with no token in it.
-fn accepted(status: u16, message: &Option<String>, secrets: &[String]) -> Result<(), String> {
+fn accepted(status: u16, message: &Option<String>, secrets: &[&str]) -> Result<(), String> {
     if (200..300).contains(&status) {
         return Ok(());
     }
     let mut reason = status_text(status);
     if let Some(m) = message {
-        let mut m = m.clone();
-        for s in secrets {
-            m = m.replace(s.as_str(), &redact(s));
-        }
-        reason.push_str(&format!(
-            ": {}",
-            m.chars()
-                .filter(|c| !c.is_control())
-                .take(300)
-                .collect::<String>()
-        ));
+        reason.push_str(&format!(": {}", super::clean_all(m, secrets)));
     }
     Err(reason)
 }
