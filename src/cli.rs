@@ -33,6 +33,10 @@ pub enum Command {
     History(HistoryArgs),
     /// Scan what `git commit` would record (for pre-commit hooks).
     Staged(StagedArgs),
+    /// Audit Hugging Face Hub repos: every model, dataset and Space of a
+    /// user or organization (or the repos named), their whole git history
+    /// with pull-request refs, and their discussions and comments.
+    Hub(HubAuditArgs),
     /// Check whether tokens are live (arguments, or standard input one per line).
     Verify(VerifyArgs),
     /// Show an earlier JSON report: the incident view per token (text), or
@@ -383,6 +387,58 @@ pub struct HistoryArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HubAuditArgs {
+    /// An owner (user or organization), a repo id (NS/NAME for a model,
+    /// datasets/NS/NAME, spaces/NS/NAME) or a Hub URL of either.
+    #[arg(value_name = "TARGET", required = true)]
+    pub targets: Vec<String>,
+
+    /// Which kinds of repo an owner's listing includes.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "KINDS",
+        default_value = "models,datasets,spaces",
+        help_heading = "Hub"
+    )]
+    pub include: Vec<RepoKindArg>,
+
+    /// Leave out repos whose id (NS/NAME, or with its kind:
+    /// datasets/NS/NAME) matches GLOB. Repeatable.
+    #[arg(long, value_name = "GLOB", help_heading = "Hub")]
+    pub exclude: Vec<String>,
+
+    /// Repos audited at a time.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u16).range(1..=64),
+        help_heading = "Hub"
+    )]
+    pub jobs: u16,
+
+    /// Do not read discussions and pull-request comments.
+    #[arg(long, help_heading = "Hub")]
+    pub no_discussions: bool,
+
+    #[command(flatten)]
+    pub size: SizeArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `--include`'s words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepoKindArg {
+    Models,
+    Datasets,
+    Spaces,
 }
 
 #[derive(Debug, Args)]

@@ -563,6 +563,10 @@ fn new_finding(
         encoding: None,
         verification: None,
         local_only: None,
+        repo: None,
+        url: None,
+        discussion: None,
+        pull_request: None,
     }
 }
 

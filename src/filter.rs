@@ -188,6 +188,10 @@ mod tests {
             encoding: None,
             verification: None,
             local_only: None,
+            repo: None,
+            url: None,
+            discussion: None,
+            pull_request: None,
         }
     }
 

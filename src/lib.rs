@@ -11,6 +11,7 @@ pub mod detect;
 pub mod engine;
 pub mod filter;
 pub mod finding;
+pub mod http;
 pub mod notebook;
 pub mod provenance;
 pub mod report;

@@ -20,6 +20,7 @@ fn main() {
         Command::Scan(args) => commands::scan::run(args),
         Command::History(args) => commands::history::run(args),
         Command::Staged(args) => commands::staged::run(args),
+        Command::Hub(args) => commands::hub::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Revoke(args) => commands::revoke::run(args),
         Command::Report(args) => commands::report::run(args),

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::finding::ScanError;
 
@@ -19,6 +19,9 @@ static PROGRESS: AtomicBool = AtomicBool::new(true);
 static ERRORED: AtomicBool = AtomicBool::new(false);
 /// The bar being drawn, if any: lines are printed above it.
 static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+/// While a bar over several inputs is drawn (`hfleaks hub`'s repos), every
+/// other bar goes below it, and lines above them all.
+static MULTI: Mutex<Option<MultiProgress>> = Mutex::new(None);
 /// A function that redacts the secrets the run's rules know in a line.
 type Redactor = Box<dyn Fn(&str) -> String + Send + Sync>;
 /// The run's redactor (unset: lines as they are).
@@ -55,6 +58,10 @@ fn line(text: &str) {
         Some(redact) => redact(text),
         None => text.to_string(),
     };
+    if let Some(multi) = MULTI.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        let _ = multi.println(&text);
+        return;
+    }
     let bar = BAR.lock().unwrap_or_else(|e| e.into_inner());
     match bar.as_ref() {
         Some(bar) => bar.println(text),
@@ -170,6 +177,12 @@ pub fn plural(n: u64, word: &str) -> String {
     }
 }
 
+/// Whether bars are drawn: stderr is a terminal, bars are not turned off,
+/// and there is something to count.
+fn bars_on(total: u64) -> bool {
+    total > 0 && PROGRESS.load(Ordering::Relaxed) && !quiet() && io::stderr().is_terminal()
+}
+
 /// A progress bar on stderr, when it is a terminal and bars are not turned
 /// off: items done of a total, and the bytes matched. While it is drawn,
 /// every line goes above it.
@@ -181,23 +194,73 @@ pub struct Progress {
 impl Progress {
     /// A bar over `total` items named `unit` (nothing when `total` is 0).
     pub fn new(total: u64, unit: &str) -> Progress {
-        let on =
-            total > 0 && PROGRESS.load(Ordering::Relaxed) && !quiet() && io::stderr().is_terminal();
-        let bar = on.then(|| {
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            let template = format!(
-                "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit}, {{msg}} matched, ETA {{eta}}"
-            );
-            let style = ProgressStyle::with_template(&template)
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
+        let template = format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit}, {{msg}} matched, ETA {{eta}}"
+        );
+        let bar = Self::bar(total, &template);
+        if let Some(bar) = &bar {
             bar.set_message(bytes(0));
-            *BAR.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
-            bar
-        });
+        }
         Progress {
             bar,
             bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// The bar over a run's inputs (`hfleaks hub`'s repos): drawn on top,
+    /// with each input's own bars below it; its message is set by
+    /// [`Progress::say`].
+    pub fn over_inputs(total: u64, unit: &str) -> Progress {
+        if bars_on(total) {
+            *MULTI.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        }
+        let template = format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit}, {{msg}}"
+        );
+        Progress {
+            bar: Self::bar(total, &template),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    fn bar(total: u64, template: &str) -> Option<ProgressBar> {
+        bars_on(total).then(|| {
+            let style = ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let multi = MULTI.lock().unwrap_or_else(|e| e.into_inner());
+            match multi.as_ref() {
+                Some(multi) => {
+                    let bar = multi.add(ProgressBar::new(total));
+                    bar.set_style(style);
+                    bar
+                }
+                None => {
+                    let bar =
+                        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+                    bar.set_style(style);
+                    *BAR.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
+                    bar
+                }
+            }
+        })
+    }
+
+    /// Sets the bar's message (redacted like every line).
+    pub fn say(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            let text = match REDACTOR.get() {
+                Some(redact) => redact(message),
+                None => message.to_string(),
+            };
+            bar.set_message(text);
+        }
+    }
+
+    /// One more input done, without a byte count.
+    pub fn step(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
         }
     }
 
@@ -216,8 +279,17 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
-            *BAR.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            match MULTI.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                Some(m) => m.remove(bar),
+                None => *BAR.lock().unwrap_or_else(|e| e.into_inner()) = None,
+            }
         }
+    }
+
+    /// Ends the bar over the inputs: lines go straight to stderr again.
+    pub fn finish_inputs(&self) {
+        self.finish();
+        *MULTI.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 

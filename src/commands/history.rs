@@ -52,10 +52,10 @@ pub fn run(args: HistoryArgs) -> Result<i32> {
 }
 
 /// What a history audit reads besides the blobs.
-struct Limits {
-    max_file_size: u64,
+pub(super) struct Limits {
+    pub max_file_size: u64,
     /// `--messages`: commit messages too.
-    messages: bool,
+    pub messages: bool,
 }
 
 /// The repository's `.hfleaksignore` (from the work tree, or from HEAD's
@@ -96,7 +96,7 @@ pub(super) fn repo_root(repo: &Repository) -> String {
 /// Every reachable blob once: decode the packs (matching blobs as they
 /// come), walk the commits, enumerate the blobs, read the rest one by
 /// one, then attribute each finding to its commits.
-fn full_audit(repo: &Repository, run: &Run, limits: &Limits) -> Result<Report> {
+pub(super) fn full_audit(repo: &Repository, run: &Run, limits: &Limits) -> Result<Report> {
     let mut t = Instant::now();
     let mut errors = Vec::new();
     let tips = git::tips(repo, &mut errors).map_err(|e| anyhow!(e))?;

@@ -5,6 +5,7 @@
 //! themselves decide nothing about the command line.
 
 pub mod history;
+pub mod hub;
 pub mod report;
 pub mod revoke;
 pub mod rules;

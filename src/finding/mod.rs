@@ -73,6 +73,100 @@ pub struct Finding {
     /// not (it is one `git add` away from a commit). Absent elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_only: Option<bool>,
+    /// `hfleaks hub`: the Hub repo the finding is in.
+    #[serde(default)]
+    pub repo: Option<RepoRef>,
+    /// `hfleaks hub`: a link a person can click, to the file at the commit
+    /// that introduced the token, or to the discussion comment.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `hfleaks hub`: the discussion or pull request a finding is in.
+    #[serde(default)]
+    pub discussion: Option<DiscussionRef>,
+    /// `hfleaks hub`: the pull request whose ref (`refs/pr/N`) is the only
+    /// one that reaches the commit (the token is on no branch or tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<u64>,
+}
+
+/// What kind of Hub repo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepoKind {
+    Model,
+    Dataset,
+    Space,
+}
+
+impl RepoKind {
+    pub const ALL: [RepoKind; 3] = [RepoKind::Model, RepoKind::Dataset, RepoKind::Space];
+
+    /// `models`, `datasets`, `spaces`: the API's and `--include`'s word.
+    pub fn plural(self) -> &'static str {
+        match self {
+            RepoKind::Model => "models",
+            RepoKind::Dataset => "datasets",
+            RepoKind::Space => "spaces",
+        }
+    }
+
+    /// The path before `NS/NAME` in the Hub's web and git URLs.
+    pub fn url_prefix(self) -> &'static str {
+        match self {
+            RepoKind::Model => "",
+            RepoKind::Dataset => "/datasets",
+            RepoKind::Space => "/spaces",
+        }
+    }
+}
+
+/// A Hub repo: its kind and its id (`NS/NAME`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RepoRef {
+    #[serde(rename = "type")]
+    pub kind: RepoKind,
+    pub id: String,
+}
+
+impl RepoRef {
+    /// How people name it: `NS/NAME` for a model, `datasets/NS/NAME`,
+    /// `spaces/NS/NAME`.
+    pub fn display(&self) -> String {
+        match self.kind {
+            RepoKind::Model => self.id.clone(),
+            kind => format!("{}/{}", kind.plural(), self.id),
+        }
+    }
+}
+
+/// Where in a discussion a finding is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscussionRef {
+    pub num: u64,
+    /// The event (comment, title change, commit) holding the text; `""`
+    /// for the discussion's current title.
+    pub event_id: String,
+    pub is_pull_request: bool,
+    pub author: String,
+    pub date: String,
+    /// `latest`, or the 0-based index of an earlier revision of an edited
+    /// comment (`data.history`).
+    pub revision: String,
+}
+
+/// One repo of a Hub audit, as `scan.repos` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoStats {
+    #[serde(rename = "type")]
+    pub kind: Option<RepoKind>,
+    pub id: String,
+    pub commits: u64,
+    pub blobs: u64,
+    pub discussions: u64,
+    pub findings: u64,
+    /// Why the repo (or part of it) could not be audited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A path that could not be scanned, and why.
@@ -134,6 +228,8 @@ pub enum ScanKind {
     History,
     Staged,
     Verify,
+    /// Hugging Face Hub repos and their discussions.
+    Hub,
 }
 
 /// What was scanned.
@@ -149,6 +245,20 @@ pub struct ScanStats {
     /// Files or blobs left out (over `--max-file-size`), noted on stderr.
     #[serde(default)]
     pub skipped: u64,
+    /// `hfleaks hub`: discussions and pull requests read.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub discussions: u64,
+    /// `hfleaks hub`: every repo audited, with its counts and error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repos: Vec<RepoStats>,
+    /// `hfleaks hub`: whether a token was used (private and gated repos
+    /// the token can see were included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticated: Option<bool>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Everything a run found: the document every output format renders.
@@ -173,17 +283,24 @@ impl Report {
         map
     }
 
-    /// Deterministic order: by path, position, then rule.
+    /// Deterministic order: by repo (Hub audits), path, position, rule,
+    /// then the commit or discussion event.
     pub fn sort(&mut self) {
-        self.findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule_id, &a.secret_sha256).cmp(&(
-                &b.path,
-                b.line,
-                b.column,
-                &b.rule_id,
-                &b.secret_sha256,
-            ))
-        });
+        let key = |f: &Finding| {
+            (
+                f.repo.clone(),
+                f.path.clone(),
+                f.line,
+                f.column,
+                f.rule_id.clone(),
+                f.secret_sha256.clone(),
+                f.commit.as_ref().map(|c| c.id.clone()),
+                f.discussion
+                    .as_ref()
+                    .map(|d| (d.event_id.clone(), d.revision.clone())),
+            )
+        };
+        self.findings.sort_by_cached_key(key);
         self.errors
             .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     }

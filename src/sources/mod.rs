@@ -8,6 +8,7 @@ pub mod archive;
 pub mod decode;
 pub mod dir;
 pub mod git;
+pub mod hub;
 pub mod objects;
 pub mod staged;
 pub mod stdin;

@@ -31,7 +31,7 @@ fn list(hub: &Hub, token: &str, kind: &str, owner: &str, max_repos: usize) -> Re
         .url(&format!("/api/{kind}?author={}", encode(owner)));
     // Every page must add at least one repo, so this bounds a link loop.
     for _ in 0..=max_repos {
-        let resp = match hub.get(&url, token) {
+        let resp = match hub.get(&url, Some(token)) {
             Ok(r) => r,
             Err(reason) => {
                 out.error = Some(reason);

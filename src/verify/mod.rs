@@ -4,7 +4,7 @@
 //! (plus retries), from a bounded number of threads, only to the configured
 //! endpoint; a token never appears unredacted in a message.
 
-pub mod client;
+pub use crate::http as client;
 pub mod exposure;
 pub mod revoke;
 pub mod whoami;
@@ -113,7 +113,7 @@ pub fn check_all(tokens: &[String], opts: &VerifyConfig) -> HashMap<String, Veri
 
 /// Asks whoami-v2 about one token and, with `analyze`, what a live one exposes.
 pub fn check(hub: &Hub, token: &str, analyze: Option<usize>) -> Verification {
-    let resp = match hub.get(&hub.endpoint().url("/api/whoami-v2"), token) {
+    let resp = match hub.get(&hub.endpoint().url("/api/whoami-v2"), Some(token)) {
         Ok(r) => r,
         Err(reason) => return Verification::unknown(clean(&reason, token)),
     };

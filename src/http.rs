@@ -1,7 +1,10 @@
-//! The HTTP side of verification: which endpoint tokens may go to, one GET
-//! with the token, and the retry discipline (backoff with jitter, honouring
-//! `Retry-After`, and a back-off shared by every thread when the Hub says
-//! 429). Knows nothing about findings; never logs a token.
+//! The one HTTP discipline for everything that talks to the Hub
+//! (verification, revocation, the Hub audit's listings, discussions and
+//! git): which endpoint tokens may go to, and the retry rules (backoff with
+//! jitter, honouring `Retry-After` and the `RateLimit` header's reset time,
+//! a back-off shared by every thread when the Hub says 429, and bounded
+//! retries of dropped connections). Knows nothing about findings; never
+//! logs a token.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
@@ -12,6 +15,8 @@ use ureq::http::{HeaderMap, Uri};
 
 /// Retries after the first attempt for 408, 429 and 5xx answers.
 pub const MAX_RETRIES: u32 = 3;
+/// How long a git request may take to connect and to start its answer.
+const GIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest wait a `Retry-After` may ask for before hfleaks gives up on
 /// the token (reported `unknown`) instead of sleeping.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
@@ -154,17 +159,57 @@ impl Gate {
     }
 }
 
-/// A blocking client for one endpoint, shared by the verification threads.
+/// A blocking client for one endpoint, shared by every thread of a run.
 pub struct Hub {
     agent: ureq::Agent,
+    /// For git transfers: no overall deadline (a pack can take minutes),
+    /// only for connecting and for the answer to start.
+    git_agent: ureq::Agent,
     endpoint: Endpoint,
     timeout: Duration,
     backoff_base: Duration,
     gate: Gate,
+    /// The longest wait a `Retry-After` or `RateLimit` reset may ask for.
+    max_wait: Duration,
+    /// Whether a dropped connection or timeout is tried again (listings and
+    /// clones: yes; a token's whoami: no, it is then `unknown`).
+    retry_dropped: bool,
 }
 
 impl Hub {
     pub fn new(endpoint: Endpoint, timeout: Duration) -> Hub {
+        let agent = Self::agent(&endpoint, Some(timeout));
+        let git_agent = Self::agent(&endpoint, None);
+        let backoff_ms = std::env::var(BACKOFF_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1000);
+        Hub {
+            agent,
+            git_agent,
+            endpoint,
+            timeout,
+            backoff_base: Duration::from_millis(backoff_ms),
+            gate: Gate {
+                not_before: Mutex::new(Instant::now()),
+            },
+            max_wait: MAX_RETRY_AFTER,
+            retry_dropped: false,
+        }
+    }
+
+    /// A client that waits out rate limits up to `max_wait` and tries a
+    /// dropped connection again (the Hub audit, which has hours of work to
+    /// do and must not lose a repo to one hiccup).
+    pub fn patient(mut self, max_wait: Duration) -> Hub {
+        self.max_wait = max_wait;
+        self.retry_dropped = true;
+        self
+    }
+
+    /// `timeout`: for the whole request, or (`None`, git) for connecting
+    /// and for the answer's headers only.
+    fn agent(endpoint: &Endpoint, timeout: Option<Duration>) -> ureq::Agent {
         let mut config = ureq::Agent::config_builder()
             // 4xx and 5xx are answers to read (status, Retry-After,
             // X-Error-Message), not errors.
@@ -173,27 +218,19 @@ impl Hub {
             // A token never follows a redirect anywhere.
             .max_redirects(0)
             .max_redirects_will_error(false)
-            .timeout_global(Some(timeout))
-            .user_agent(format!("hfleaks/{}", env!("CARGO_PKG_VERSION")))
-            .accept("application/json");
+            .user_agent(format!("hfleaks/{}", env!("CARGO_PKG_VERSION")));
+        config = match timeout {
+            Some(t) => config.timeout_global(Some(t)).accept("application/json"),
+            None => config
+                .timeout_connect(Some(GIT_TIMEOUT))
+                .timeout_recv_response(Some(GIT_TIMEOUT)),
+        };
         if !endpoint.is_https() {
             // Plain http only on loopback: never through a proxy, which
             // would see the token in clear.
             config = config.proxy(None);
         }
-        let backoff_ms = std::env::var(BACKOFF_ENV)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(1000);
-        Hub {
-            agent: config.build().new_agent(),
-            endpoint,
-            timeout,
-            backoff_base: Duration::from_millis(backoff_ms),
-            gate: Gate {
-                not_before: Mutex::new(Instant::now()),
-            },
-        }
+        config.build().new_agent()
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -203,8 +240,8 @@ impl Hub {
     /// GETs `url` with the token, retrying 408, 429 and 5xx up to
     /// [`MAX_RETRIES`] times. `Err` is the reason the token's status stays
     /// unknown (timeout, connection or TLS error, retries exhausted).
-    pub fn get(&self, url: &str, token: &str) -> Result<HubResponse, String> {
-        self.request(url, Some(token), None)
+    pub fn get(&self, url: &str, token: Option<&str>) -> Result<HubResponse, String> {
+        self.request(url, token, None)
     }
 
     /// POSTs the JSON `body` to `url` (with `bearer` as the Authorization,
@@ -227,35 +264,113 @@ impl Hub {
         if token.is_some_and(|t| !t.bytes().all(|b| b.is_ascii_graphic())) {
             return Err("not sent: the secret cannot be an HTTP header value".to_string());
         }
-        let mut attempt = 0;
+        self.retrying(
+            || self.send(url, token, body),
+            |a| a.status,
+            |a| a.retry_after,
+        )
+        .map(|a| a.inner)
+    }
+
+    /// Runs `attempt` until its answer is not worth another try: 408, 429
+    /// and 5xx are tried again up to [`MAX_RETRIES`] times after a backoff
+    /// (or the wait the Hub asked for; a 429 holds every thread), and so
+    /// are dropped connections when the client is [`patient`](Hub::patient).
+    fn retrying<A>(
+        &self,
+        mut attempt: impl FnMut() -> Result<A, Dropped>,
+        status: impl Fn(&A) -> u16,
+        wait_hint: impl Fn(&A) -> Option<Duration>,
+    ) -> Result<A, String> {
+        let mut tries = 0;
         loop {
             self.gate.wait();
-            let resp = self.send(url, token, body)?;
-            if !is_retryable(resp.status) {
-                return Ok(resp.inner);
+            let answer = match attempt() {
+                Ok(a) => a,
+                Err(Dropped { message, transient }) => {
+                    if !(transient && self.retry_dropped) || tries == MAX_RETRIES {
+                        return Err(message);
+                    }
+                    thread::sleep(self.backoff(tries));
+                    tries += 1;
+                    continue;
+                }
+            };
+            let code = status(&answer);
+            if !is_retryable(code) {
+                return Ok(answer);
             }
-            let what = status_text(resp.status);
-            if attempt == MAX_RETRIES {
+            let what = status_text(code);
+            if tries == MAX_RETRIES {
                 return Err(format!("{what} after {MAX_RETRIES} retries"));
             }
-            let backoff = self.backoff(attempt);
-            let wait = match resp.retry_after {
-                Some(d) if d > MAX_RETRY_AFTER => {
+            let wait = match wait_hint(&answer) {
+                Some(d) if d > self.max_wait => {
                     return Err(format!(
                         "{what}: the Hub asks to retry after {} s",
                         d.as_secs()
                     ));
                 }
                 Some(d) => d,
-                None => backoff,
+                None => self.backoff(tries),
             };
-            if resp.status == 429 {
+            if code == 429 {
                 self.gate.hold_for(wait);
             } else {
                 thread::sleep(wait);
             }
-            attempt += 1;
+            tries += 1;
         }
+    }
+
+    /// One git smart-HTTP request to the endpoint (`GET …/info/refs` or
+    /// `POST …/git-upload-pack`), with the same retry rules; the body is
+    /// left to stream. `basic` is the token sent as the password of HTTP
+    /// Basic, as git clients do; it goes only to the endpoint.
+    pub fn git_request(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+        basic: Option<&str>,
+    ) -> Result<ureq::http::Response<ureq::Body>, String> {
+        if self.endpoint.same_origin(url).is_none() {
+            return Err("refusing a git request outside the Hub endpoint".to_string());
+        }
+        let auth = basic.map(|t| {
+            use base64::Engine as _;
+            let pair = format!("hf_user:{t}");
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            )
+        });
+        let send = || {
+            let result = match body {
+                None => {
+                    let mut req = self.git_agent.get(url);
+                    for (k, v) in headers {
+                        req = req.header(k, v);
+                    }
+                    if let Some(a) = &auth {
+                        req = req.header("Authorization", a);
+                    }
+                    req.call()
+                }
+                Some(body) => {
+                    let mut req = self.git_agent.post(url);
+                    for (k, v) in headers {
+                        req = req.header(k, v);
+                    }
+                    if let Some(a) = &auth {
+                        req = req.header("Authorization", a);
+                    }
+                    req.send(body)
+                }
+            };
+            result.map_err(|e| self.dropped(&e))
+        };
+        self.retrying(send, |r| r.status().as_u16(), |r| wait_hint(r.headers()))
     }
 
     /// `base * 2^attempt`, plus up to half of that again as jitter so
@@ -269,7 +384,7 @@ impl Hub {
         exp + Duration::from_millis(if jitter == 0 { 0 } else { random % jitter })
     }
 
-    fn send(&self, url: &str, token: Option<&str>, body: Option<&str>) -> Result<Answer, String> {
+    fn send(&self, url: &str, token: Option<&str>, body: Option<&str>) -> Result<Answer, Dropped> {
         let bearer = token.map(|t| format!("Bearer {t}"));
         let result = match body {
             None => {
@@ -287,21 +402,27 @@ impl Hub {
                 req.send(body)
             }
         };
-        let mut resp = result.map_err(|e| self.describe(&e))?;
+        let mut resp = result.map_err(|e| self.dropped(&e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = if is_retryable(status) {
             Ok(String::new())
         } else {
-            resp.body_mut()
+            match resp
+                .body_mut()
                 .with_config()
                 .limit(MAX_BODY)
                 .read_to_string()
-                .map_err(|e| self.describe(&e))
+            {
+                Ok(text) => Ok(text),
+                // Cut off halfway: worth another try.
+                Err(e) if self.retry_dropped && is_transient(&e) => return Err(self.dropped(&e)),
+                Err(e) => Err(self.describe(&e)),
+            }
         };
         Ok(Answer {
             status,
-            retry_after: header(&headers, "retry-after").and_then(|v| retry_after(&v)),
+            retry_after: wait_hint(&headers),
             inner: HubResponse {
                 status,
                 error_message: header(&headers, "x-error-message"),
@@ -309,6 +430,13 @@ impl Hub {
                 body,
             },
         })
+    }
+
+    fn dropped(&self, e: &ureq::Error) -> Dropped {
+        Dropped {
+            message: self.describe(e),
+            transient: is_transient(e),
+        }
     }
 
     /// A reason a person can act on, without the URL's query or the token.
@@ -332,6 +460,41 @@ impl Hub {
             other => format!("request to {} failed: {other}", self.endpoint.base),
         }
     }
+}
+
+/// A request that got no answer, and whether trying again may help.
+struct Dropped {
+    message: String,
+    transient: bool,
+}
+
+/// A connection refused, reset or cut off, or a timeout: the network, not
+/// the request, so another try may succeed.
+fn is_transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_)
+    )
+}
+
+/// How long the Hub asks to wait: `Retry-After`, else the reset time of an
+/// exhausted `RateLimit` window (`"api";r=0;t=42`), plus a second as
+/// huggingface_hub does.
+fn wait_hint(headers: &HeaderMap) -> Option<Duration> {
+    header(headers, "retry-after")
+        .and_then(|v| retry_after(&v))
+        .or_else(|| header(headers, "ratelimit").and_then(|v| rate_limit_reset(&v)))
+}
+
+/// The reset time of a `RateLimit` header whose remaining count is 0.
+pub fn rate_limit_reset(value: &str) -> Option<Duration> {
+    let field = |name: &str| {
+        value
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix(name)?.parse::<u64>().ok())
+    };
+    let reset = field("t=")?;
+    (field("r=")? == 0).then(|| Duration::from_secs(reset + 1))
 }
 
 /// One attempt's answer, with the retry hint kept aside.
@@ -478,6 +641,16 @@ mod tests {
             "{d:?}"
         );
         assert_eq!(retry_after("soon"), None);
+    }
+
+    #[test]
+    fn an_exhausted_rate_limit_window_says_when_it_resets() {
+        assert_eq!(
+            rate_limit_reset(r#""api";r=0;t=42"#),
+            Some(Duration::from_secs(43))
+        );
+        assert_eq!(rate_limit_reset(r#""api";r=12;t=42"#), None);
+        assert_eq!(rate_limit_reset("nonsense"), None);
     }
 
     #[test]

@@ -1,0 +1,279 @@
+//! The Hugging Face Hub as a source: what a target names (an owner, a repo
+//! id, a Hub URL), an owner's repos from the listing endpoints (every
+//! page), one repo's metadata, its git history (`clone`) and its
+//! discussions (`discussions`). Everything goes through one shared
+//! [`Hub`] client, so rate limits hold every worker back together. The
+//! token is sent only to the endpoint and never appears in a message.
+
+pub mod clone;
+pub mod discussions;
+
+use serde::Deserialize;
+
+use crate::finding::{RepoKind, RepoRef};
+use crate::http::{Hub, HubResponse, status_text};
+
+/// Largest listing page asked for (huggingface.js asks for at most 500).
+const LIST_PAGE: usize = 500;
+
+/// What a command-line target names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Every repo of a user or organization.
+    Owner(String),
+    /// One repo.
+    Repo(RepoRef),
+}
+
+/// A repo to audit, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubRepo {
+    pub repo: RepoRef,
+    pub private: bool,
+}
+
+/// Reads a target: `NS` (an owner), `NS/NAME` (a model),
+/// `datasets/NS/NAME`, `spaces/NS/NAME`, `models/NS/NAME`, or a Hub URL of
+/// any of them (`https://huggingface.co/spaces/NS/NAME/blob/main/app.py`
+/// names the Space; anything after the name is ignored).
+pub fn parse_target(text: &str) -> Result<Target, String> {
+    let bad = |why: &str| format!("'{text}': not a Hub owner, repo id or URL: {why}");
+    let trimmed = text.trim();
+    let path = match trimmed.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") || scheme == "http" => {
+            let rest = rest.split(['?', '#']).next().unwrap_or("");
+            rest.split_once('/').map_or("", |(_, p)| p)
+        }
+        Some(_) => return Err(bad("only http(s) URLs")),
+        None => trimmed,
+    };
+    let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let kind = match parts.first() {
+        Some(&"datasets") => Some(RepoKind::Dataset),
+        Some(&"spaces") => Some(RepoKind::Space),
+        Some(&"models") => Some(RepoKind::Model),
+        _ => None,
+    };
+    if kind.is_some() {
+        parts.remove(0);
+    }
+    let name_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 96
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            && !s.starts_with('.')
+    };
+    match (kind, parts.as_slice()) {
+        (_, []) => Err(bad("empty")),
+        (None, [owner]) if name_ok(owner) => Ok(Target::Owner(owner.to_string())),
+        (Some(_), [_]) => Err(bad("expected KIND/NS/NAME")),
+        (kind, [ns, name, ..]) if name_ok(ns) && name_ok(name.trim_end_matches(".git")) => {
+            Ok(Target::Repo(RepoRef {
+                kind: kind.unwrap_or(RepoKind::Model),
+                id: format!("{ns}/{}", name.trim_end_matches(".git")),
+            }))
+        }
+        _ => Err(bad("names hold letters, digits, '-', '_' and '.'")),
+    }
+}
+
+/// A listing item: `id` (older items: `modelId`) and whether it is private.
+#[derive(Deserialize)]
+struct Item {
+    id: Option<String>,
+    #[serde(rename = "modelId")]
+    model_id: Option<String>,
+    #[serde(default)]
+    private: bool,
+}
+
+/// Every repo of `kind` that `owner` has (and, with a token, the private
+/// ones it can see), following `Link: rel="next"` to the last page. A page
+/// that fails fails the listing: a partial list is never audited.
+pub fn list_owner(
+    hub: &Hub,
+    token: Option<&str>,
+    owner: &str,
+    kind: RepoKind,
+) -> Result<Vec<HubRepo>, String> {
+    let what = format!("listing the {} of '{owner}'", kind.plural());
+    let mut url = hub.endpoint().url(&format!(
+        "/api/{}?author={}&limit={LIST_PAGE}",
+        kind.plural(),
+        percent_encoding::utf8_percent_encode(owner, percent_encoding::NON_ALPHANUMERIC)
+    ));
+    let mut repos = Vec::new();
+    loop {
+        let resp = hub.get(&url, token).map_err(|e| format!("{what}: {e}"))?;
+        let items: Vec<Item> = json_of(&resp).map_err(|e| format!("{what}: {e}"))?;
+        for item in items {
+            let Some(id) = item.id.or(item.model_id) else {
+                return Err(format!("{what}: an item without an id"));
+            };
+            if !id.contains('/') {
+                return Err(format!("{what}: unexpected repo id '{id}'"));
+            }
+            repos.push(HubRepo {
+                repo: RepoRef { kind, id },
+                private: item.private,
+            });
+        }
+        match resp.next.as_deref() {
+            None => return Ok(repos),
+            Some(next) => match hub.endpoint().same_origin(next) {
+                Some(n) => url = n,
+                None => {
+                    return Err(format!(
+                        "{what}: the next page's link leaves {}; not followed",
+                        hub.endpoint().base()
+                    ));
+                }
+            },
+        }
+    }
+}
+
+/// One repo's metadata (`GET /api/{kind}s/NS/NAME`): whether it exists
+/// and can be read with the credentials at hand, and whether it is private.
+pub fn repo_info(hub: &Hub, token: Option<&str>, repo: &RepoRef) -> Result<HubRepo, String> {
+    let url = hub.endpoint().url(&api_path(repo));
+    let resp = hub.get(&url, token)?;
+    let item: Item = json_of(&resp)?;
+    Ok(HubRepo {
+        repo: repo.clone(),
+        private: item.private,
+    })
+}
+
+/// `/api/{kind}s/NS/NAME`.
+pub fn api_path(repo: &RepoRef) -> String {
+    format!("/api/{}/{}", repo.kind.plural(), repo.id)
+}
+
+/// The repo's page: `{endpoint}[/datasets|/spaces]/NS/NAME`; also its git URL.
+pub fn web_url(hub: &Hub, repo: &RepoRef) -> String {
+    hub.endpoint()
+        .url(&format!("{}/{}", repo.kind.url_prefix(), repo.id))
+}
+
+/// A 200 answer's JSON body, or what the Hub said instead, in words a
+/// person can act on.
+pub(crate) fn json_of<T: serde::de::DeserializeOwned>(resp: &HubResponse) -> Result<T, String> {
+    if resp.status != 200 {
+        return Err(refusal(resp));
+    }
+    let text = resp.text()?;
+    serde_json::from_str(text).map_err(|e| format!("unexpected answer from the Hub: {e}"))
+}
+
+/// Why the Hub refused: not found (or private without access), gated,
+/// disabled, a bad token.
+fn refusal(resp: &HubResponse) -> String {
+    let said = resp.error_message.as_deref().unwrap_or("");
+    match resp.status {
+        401 if said.contains("Invalid credentials") => {
+            "the token was refused (HTTP 401 Invalid credentials)".to_string()
+        }
+        401 | 404 => format!(
+            "{}: not found, or private and not visible with the credentials at hand \
+             (set HF_TOKEN to a token that can read it)",
+            status_text(resp.status)
+        ),
+        403 if said.contains("disabled") => {
+            format!("{}: the repo is disabled", status_text(resp.status))
+        }
+        403 => format!(
+            "{}: gated or forbidden{}",
+            status_text(resp.status),
+            if said.is_empty() {
+                String::new()
+            } else {
+                format!(" ({said})")
+            }
+        ),
+        s => match said {
+            "" => status_text(s),
+            _ => format!("{}: {said}", status_text(s)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(kind: RepoKind, id: &str) -> Target {
+        Target::Repo(RepoRef {
+            kind,
+            id: id.to_string(),
+        })
+    }
+
+    #[test]
+    fn targets_name_owners_repos_and_urls() {
+        assert_eq!(parse_target("acme"), Ok(Target::Owner("acme".into())));
+        assert_eq!(parse_target("acme/m"), Ok(repo(RepoKind::Model, "acme/m")));
+        assert_eq!(
+            parse_target("datasets/acme/corpus"),
+            Ok(repo(RepoKind::Dataset, "acme/corpus"))
+        );
+        assert_eq!(
+            parse_target("spaces/acme/demo"),
+            Ok(repo(RepoKind::Space, "acme/demo"))
+        );
+        assert_eq!(
+            parse_target("https://huggingface.co/spaces/acme/demo"),
+            Ok(repo(RepoKind::Space, "acme/demo"))
+        );
+        assert_eq!(
+            parse_target("https://huggingface.co/acme/m/blob/main/x.py?y=1"),
+            Ok(repo(RepoKind::Model, "acme/m"))
+        );
+        assert_eq!(
+            parse_target("https://huggingface.co/acme"),
+            Ok(Target::Owner("acme".into()))
+        );
+        assert_eq!(
+            parse_target("http://127.0.0.1:9/datasets/a/b.git"),
+            Ok(repo(RepoKind::Dataset, "a/b"))
+        );
+    }
+
+    #[test]
+    fn bad_targets_are_refused_with_the_reason() {
+        for bad in [
+            "",
+            "spaces/acme",
+            "a b",
+            "ftp://h/acme",
+            "acme/../x",
+            "../x/y",
+        ] {
+            let e = parse_target(bad).unwrap_err();
+            assert!(e.contains("not a Hub owner"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn refusals_say_what_to_do() {
+        let resp = |status, msg: Option<&str>| HubResponse {
+            status,
+            error_message: msg.map(str::to_string),
+            next: None,
+            body: Ok(String::new()),
+        };
+        assert!(refusal(&resp(404, None)).contains("set HF_TOKEN"));
+        assert!(
+            refusal(&resp(403, Some("Access to this resource is disabled."))).contains("disabled")
+        );
+        assert!(refusal(&resp(403, None)).contains("gated"));
+        assert!(
+            refusal(&resp(
+                401,
+                Some("Invalid credentials in Authorization header")
+            ))
+            .contains("token was refused")
+        );
+    }
+}
