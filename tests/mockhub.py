@@ -247,6 +247,7 @@ class Handler(BaseHTTPRequestHandler):
                         "title": d["title"],
                         "status": d.get("status", "open"),
                         "isPullRequest": d.get("isPullRequest", False),
+                        "createdAt": d.get("createdAt", "2026-01-01T00:00:00.000Z"),
                         "author": {"name": d.get("author", "someone")},
                         "events": d.get("events", []),
                     },

@@ -45,6 +45,15 @@ pub struct Place {
     /// A `.env`-style file git ignores: it never reached a commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_only: Option<bool>,
+    /// `hfleaks hub`: the repo (`NS/NAME`, `datasets/NS/NAME`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// `hfleaks hub`: the link to the file at its commit, or to the comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `hfleaks hub`: the discussion or pull request holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discussion: Option<u64>,
 }
 
 /// The exposure window of a token in git history.
@@ -145,6 +154,9 @@ fn incident(
             commit: f.commit.as_ref().map(|c| c.id.clone()),
             encoding: f.encoding.clone(),
             local_only: f.local_only,
+            repo: f.repo.as_ref().map(|r| r.display()),
+            url: f.url.clone(),
+            discussion: f.discussion.as_ref().map(|d| d.num),
         })
         .collect();
     let status = verification.map(|v| v.status);
@@ -298,7 +310,47 @@ fn steps(
             )],
         ));
     }
+    let comments: Vec<&Place> = places.iter().filter(|p| p.discussion.is_some()).collect();
+    if !comments.is_empty() {
+        out.push(step(
+            "clean-discussion",
+            "Delete the comment, or the discussion, that holds it: editing it away is not enough, the Hub keeps a comment's earlier revisions in its edit history for anyone to read.",
+            comments.iter().filter_map(|p| p.url.clone()).collect(),
+        ));
+    }
     if in_history {
+        let line = purge_line(&f.secret, is_raw(f), secret_len(f), short, show_secrets);
+        // Hub repos: a mirror clone of each, purged and pushed back.
+        let mut hub_repos: Vec<String> = places
+            .iter()
+            .filter(|p| p.commit.is_some())
+            .filter_map(|p| {
+                p.url
+                    .as_deref()?
+                    .split_once("/blob/")
+                    .map(|(web, _)| web.to_string())
+            })
+            .collect();
+        hub_repos.sort();
+        hub_repos.dedup();
+        if !hub_repos.is_empty() {
+            let mut commands = vec![format!(
+                "printf '%s\\n' '{line}' > hfleaks-replacements.txt"
+            )];
+            for web in &hub_repos {
+                let name = web.rsplit('/').next().unwrap_or("repo");
+                commands.push(format!(
+                    "git clone --mirror {web} && git -C {name}.git filter-repo --replace-text ../hfleaks-replacements.txt && git -C {name}.git push --force --all && git -C {name}.git push --force --tags"
+                ));
+            }
+            out.push(step(
+                "purge-history",
+                "Remove it from each Hub repo's history, after revoking it: rewriting history does not un-leak a token that was already cloned or cached. A pull request's ref (refs/pr/N) is the Hub's: close that pull request.",
+                commands,
+            ));
+        }
+    }
+    if in_history && !places.iter().any(|p| p.repo.is_some()) {
         let line = purge_line(&f.secret, is_raw(f), secret_len(f), short, show_secrets);
         out.push(step(
             "purge-history",

@@ -52,7 +52,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let files = report
         .findings
         .iter()
-        .map(|f| f.path.split('!').next().unwrap_or(&f.path))
+        .map(|f| (f.repo.as_ref(), f.path.split('!').next().unwrap_or(&f.path)))
         .collect::<std::collections::HashSet<_>>()
         .len();
     write!(
@@ -192,10 +192,27 @@ fn write_incident(
         .flatten()
         .collect::<Vec<_>>()
         .join("; ");
+        let place = match &p.repo {
+            Some(repo) => format!("{repo}: {}", p.path),
+            None => p.path.clone(),
+        };
+        // A link the report made itself (the Hub's page of the file or the
+        // comment); only http(s), so that nothing else can be smuggled in.
+        let link = p
+            .url
+            .as_deref()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map(|u| {
+                format!(
+                    " <a href=\"{}\" rel=\"noreferrer noopener\">open on the Hub</a>",
+                    esc(u)
+                )
+            })
+            .unwrap_or_default();
         writeln!(
             out,
-            "<tr><td><code>{}:{}:{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
-            esc(&p.path),
+            "<tr><td><code>{}:{}:{}</code></td><td><code>{}</code></td><td>{}{link}</td></tr>",
+            esc(&place),
             p.line,
             p.column,
             esc(p

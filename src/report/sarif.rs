@@ -93,6 +93,12 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
             crate::finding::short_id(&c.id)
         ));
     }
+    if let Some(n) = f.pull_request {
+        text.push_str(&format!(" (only on pull request #{n}, refs/pr/{n})"));
+    }
+    if let Some(url) = &f.url {
+        text.push_str(&format!(": {url}"));
+    }
     if let Some(v) = &f.verification {
         text.push_str(&format!(
             "; verification: {}",
@@ -116,10 +122,13 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
         Some((file, member)) => (file, Some(member)),
         None => (f.path.as_str(), None),
     };
-    let uri = if file.is_empty() {
-        ".git/COMMIT_EDITMSG".to_string()
-    } else {
-        uri_of(file)
+    let uri = match (&f.repo, file.is_empty()) {
+        // A Hub audit spans repos: each result is located in its repo.
+        (Some(repo), _) if f.discussion.is_some() => uri_of(&format!("{}/{file}", repo.display())),
+        (Some(repo), true) => uri_of(&format!("{}/.git/COMMIT_EDITMSG", repo.display())),
+        (Some(repo), false) => uri_of(&format!("{}/{file}", repo.display())),
+        (None, true) => ".git/COMMIT_EDITMSG".to_string(),
+        (None, false) => uri_of(file),
     };
     let region = match member {
         // Lines of a member mean nothing in the (binary) archive file; they
@@ -170,6 +179,10 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
         ("notebook", serde_json::to_value(&f.notebook)),
         ("encoding", serde_json::to_value(&f.encoding)),
         ("verification", serde_json::to_value(&f.verification)),
+        ("repo", serde_json::to_value(&f.repo)),
+        ("url", serde_json::to_value(&f.url)),
+        ("discussion", serde_json::to_value(&f.discussion)),
+        ("pull_request", serde_json::to_value(f.pull_request)),
     ] {
         if let Ok(v) = value {
             if !v.is_null() {

@@ -16,11 +16,17 @@ pub fn line(r: &Report) -> String {
         );
     }
     let mut what = Vec::new();
-    if s.commits > 0 || s.kind == ScanKind::History {
+    if s.kind == ScanKind::Hub {
+        what.push(plural(s.repos.len() as u64, "repo"));
+    }
+    if s.commits > 0 || matches!(s.kind, ScanKind::History | ScanKind::Hub) {
         what.push(plural(s.commits, "commit"));
     }
     if s.blobs > 0 || matches!(s.kind, ScanKind::History | ScanKind::Staged) {
         what.push(plural(s.blobs, "blob"));
+    }
+    if s.kind == ScanKind::Hub {
+        what.push(plural(s.discussions, "discussion"));
     }
     if s.files > 0 || what.is_empty() {
         what.push(plural(s.files, "file"));
@@ -36,6 +42,9 @@ pub fn line(r: &Report) -> String {
     }
     if !r.errors.is_empty() {
         line.push_str(&format!(", {}", plural(r.errors.len() as u64, "error")));
+    }
+    if s.authenticated == Some(false) {
+        line.push_str(" (public repos only: no HF_TOKEN)");
     }
     line
 }

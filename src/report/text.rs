@@ -43,7 +43,19 @@ pub fn write(
 ) -> io::Result<()> {
     let style = Style { color };
     if !group || report.remediation.is_empty() {
+        // A Hub audit's findings come by repo (the report's order): each
+        // repo gets a heading.
+        let mut repo = None;
         for f in &report.findings {
+            if f.repo.is_some() && f.repo != repo {
+                repo = f.repo.clone();
+                let name = f.repo.as_ref().map(|r| r.display()).unwrap_or_default();
+                writeln!(
+                    out,
+                    "{}",
+                    style.paint("1", &format!("== {}", printable(&name)))
+                )?;
+            }
             write_finding(f, &style, rules, out)?;
         }
         return Ok(());
@@ -137,11 +149,14 @@ fn write_finding(
     rules: &[Rule],
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let place = if f.path.is_empty() {
+    let mut place = if f.path.is_empty() {
         "commit message".to_string()
     } else {
         printable(&f.path)
     };
+    if let Some(repo) = &f.repo {
+        place = format!("{}: {place}", printable(&repo.display()));
+    }
     writeln!(
         out,
         "{}:{}:{}  {}  {}",
@@ -177,6 +192,34 @@ fn write_finding(
     }
     if let Some(nb) = &f.notebook {
         writeln!(out, "  cell     {} ({})", nb.cell, nb.part)?;
+    }
+    if let Some(d) = &f.discussion {
+        let part = match (d.event_id.as_str(), d.revision.as_str()) {
+            ("", _) => "title".to_string(),
+            (_, "latest") => "comment".to_string(),
+            (_, r) => format!("earlier revision {r} of an edited comment"),
+        };
+        let date = if d.date.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", printable(&d.date))
+        };
+        writeln!(
+            out,
+            "  {:<8} #{} {part} by {}{date}",
+            if d.is_pull_request { "pr" } else { "thread" },
+            d.num,
+            printable(&d.author),
+        )?;
+    }
+    if let Some(n) = f.pull_request {
+        writeln!(
+            out,
+            "  only on  pull request #{n} (refs/pr/{n}): on no branch or tag"
+        )?;
+    }
+    if let Some(url) = &f.url {
+        writeln!(out, "  link     {}", printable(url))?;
     }
     if let Some(c) = &f.commit {
         writeln!(

@@ -79,7 +79,9 @@ fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), String> {
         .prepare_fetch(gix::progress::Discard, options)
         .map_err(|e| format!("cannot list refs: {e}"))?
         .receive(gix::progress::Discard, &AtomicBool::new(false))
-        .map_err(|e| format!("clone failed: {e}"))?;
+        // Close-delimited answers end cleanly even when the server hung
+        // up halfway; gix then finds the pack short.
+        .map_err(|e| format!("clone: the pack transfer was cut off or the pack is broken ({e})"))?;
     let head = outcome.ref_map.remote_refs.iter().find_map(|r| match r {
         gix::protocol::handshake::Ref::Symbolic {
             full_ref_name,
