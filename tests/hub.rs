@@ -373,6 +373,12 @@ fn private_repo_is_audited_only_with_hf_token_and_the_token_is_never_shown() {
     let f = one(&v, &t.private);
     assert_eq!(f["repo"]["id"], "acme/secret-m");
     assert_eq!(v["scan"]["authenticated"], true);
+    let listed = v["scan"]["repos"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|r| r["id"] == "acme/secret-m" && r["private"] == true)
+    );
     for (what, text) in [
         ("stdout", stdout),
         ("stderr", stderr),
@@ -637,4 +643,59 @@ fn bad_targets_and_offline_are_refused_before_anything_is_sent() {
     assert_eq!(code, 2);
     assert!(stderr.contains("offline"), "{stderr}");
     assert!(server.requests().is_empty());
+}
+
+#[test]
+fn server_errors_on_discussions_are_retried_and_a_disabled_repo_is_an_error() {
+    let root = tempfile::tempdir().unwrap();
+    let off = RepoBuilder::new(root.path(), "model", "acme/off");
+    off.commit(&[("a.txt", "a\n")], "a");
+    off.publish();
+    let (server, t) = estate_with(
+        root.path(),
+        json!({"error_500": {"acme/m1": 2}}),
+        vec![
+            json!({"type": "model", "id": "acme/off", "disabled": true}),
+            json!({"type": "model", "id": "acme/gated", "gated": "manual"}),
+        ],
+    );
+    let gated = RepoBuilder::new(root.path(), "model", "acme/gated");
+    let gated_token = fake_token(1120);
+    gated.commit(&[("g.py", &format!("t = '{gated_token}'\n"))], "g");
+    gated.publish();
+    let (_, v, _) = hub_json(&server, &["acme/gated"], &[]);
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gated"),
+        "{v}"
+    );
+    let (_, v, _) = hub_json(&server, &["acme/gated"], &[("HF_TOKEN", &access_token())]);
+    assert_eq!(of(&v, &gated_token).len(), 1);
+    let (code, v, _) = hub_json(&server, &["acme/m1", "acme/off"], &[]);
+    assert_eq!(code, 1);
+    // Two 500s, then the list: every discussion was read.
+    assert_eq!(of(&v, &t.comment).len(), 1);
+    assert_eq!(v["scan"]["discussions"], 60);
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["path"] == "acme/off"
+            && e["message"].as_str().unwrap().contains("disabled")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn no_discussions_reads_none() {
+    let root = tempfile::tempdir().unwrap();
+    let (server, t) = estate(root.path(), json!({}));
+    let (_, v, _) = hub_json(&server, &["acme/m1", "--no-discussions"], &[]);
+    assert!(of(&v, &t.comment).is_empty());
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| !r["path"].as_str().unwrap().contains("/discussions"))
+    );
 }

@@ -267,6 +267,16 @@ class Handler(BaseHTTPRequestHandler):
         repo = repo_of(kind, rid)
         if repo is None or not os.path.isdir(git_path(kind, rid)):
             return self.not_found()
+        if repo.get("disabled") or (repo.get("gated") and not self.authorized()):
+            self.send_response(403)
+            if repo.get("disabled"):
+                self.send_header("X-Error-Message", "Access to this resource is disabled.")
+            else:
+                self.send_header("X-Error-Code", "GatedRepo")
+                self.send_header("X-Error-Message", "Access to this repo is restricted.")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if repo.get("private") and not self.authorized():
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="Authentication required"')

@@ -221,6 +221,7 @@ fn audit_repo(
         stats: RepoStats {
             kind: Some(repo.repo.kind),
             id: repo.repo.id.clone(),
+            private: repo.private,
             ..RepoStats::default()
         },
         findings: Vec::new(),

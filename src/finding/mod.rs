@@ -160,6 +160,9 @@ pub struct RepoStats {
     #[serde(rename = "type")]
     pub kind: Option<RepoKind>,
     pub id: String,
+    /// Listed as private (seen with a token).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
     pub commits: u64,
     pub blobs: u64,
     pub discussions: u64,

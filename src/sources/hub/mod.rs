@@ -134,18 +134,6 @@ pub fn list_owner(
     }
 }
 
-/// One repo's metadata (`GET /api/{kind}s/NS/NAME`): whether it exists
-/// and can be read with the credentials at hand, and whether it is private.
-pub fn repo_info(hub: &Hub, token: Option<&str>, repo: &RepoRef) -> Result<HubRepo, String> {
-    let url = hub.endpoint().url(&api_path(repo));
-    let resp = hub.get(&url, token)?;
-    let item: Item = json_of(&resp)?;
-    Ok(HubRepo {
-        repo: repo.clone(),
-        private: item.private,
-    })
-}
-
 /// `/api/{kind}s/NS/NAME`.
 pub fn api_path(repo: &RepoRef) -> String {
     format!("/api/{}/{}", repo.kind.plural(), repo.id)

