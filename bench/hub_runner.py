@@ -18,8 +18,9 @@ same repos over real git smart HTTP (`git http-backend`). The tools:
 - `hfleaks-git`: the same with `--no-discussions`, the scope of the other two.
 
 Wall time is around the whole organization. Peak memory is the largest sum
-of the resident sets of all the tool's processes at once, sampled every
-20 ms from /proc (for hfleaks, one process, its `ru_maxrss` is shown too).
+of the resident sets of all the tool's processes at once (the mock Hub's
+own processes left out), sampled every 20 ms from /proc; for hfleaks, one
+process, at least its `ru_maxrss`.
 True findings are distinct (repo, token) pairs that are in truth.json (the
 tokens gen_hub.py planted, found by a plain regex over every reachable blob
 and discussion text). Only figures are printed: nothing asserts on timings.
@@ -44,8 +45,9 @@ ORG = "bench-org"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def tree_rss(root_pid):
-    """Resident bytes of `root_pid`'s descendants (not itself)."""
+def tree_rss(root_pid, exclude):
+    """Resident bytes of `root_pid`'s descendants (not itself), leaving out
+    `exclude` and its own descendants (the mock Hub and its git processes)."""
     parents = {}
     rss = {}
     for name in os.listdir("/proc"):
@@ -62,9 +64,13 @@ def tree_rss(root_pid):
     total = 0
     for pid in rss:
         p, seen = pid, 0
+        if pid == exclude:
+            continue
         while p in parents and seen < 64:
             p = parents[p]
             seen += 1
+            if p == exclude:
+                break
             if p == root_pid:
                 total += rss[pid]
                 break
@@ -72,9 +78,10 @@ def tree_rss(root_pid):
 
 
 class Sampler:
-    """Peak of tree_rss(self) while running."""
+    """Peak of tree_rss(self) while running, the server's processes excluded."""
 
-    def __init__(self):
+    def __init__(self, exclude):
+        self.exclude = exclude
         self.peak = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -82,7 +89,7 @@ class Sampler:
     def run(self):
         me = os.getpid()
         while not self.stop.wait(0.02):
-            self.peak = max(self.peak, tree_rss(me))
+            self.peak = max(self.peak, tree_rss(me, self.exclude))
 
     def __enter__(self):
         self.thread.start()
@@ -215,7 +222,7 @@ def main():
         for r in range(args.runs):
             order = tools[r % len(tools):] + tools[:r % len(tools)]
             for name, fn in order:
-                with Sampler() as s:
+                with Sampler(server.pid) as s:
                     start = time.perf_counter()
                     info, found = fn()
                     wall = time.perf_counter() - start

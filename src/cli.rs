@@ -37,6 +37,12 @@ pub enum Command {
     /// user or organization (or the repos named), their whole git history
     /// with pull-request refs, and their discussions and comments.
     Hub(HubAuditArgs),
+    /// Audit a list of git repositories (URLs or local paths) like Hub
+    /// repos: each cloned (or opened) and its whole history audited.
+    Repos(ReposArgs),
+    /// Merge shard reports into one report; with --verify, each distinct
+    /// token is verified once across all shards.
+    Merge(MergeArgs),
     /// Check whether tokens are live (arguments, or standard input one per line).
     Verify(VerifyArgs),
     /// Show an earlier JSON report: the incident view per token (text), or
@@ -382,6 +388,12 @@ pub struct HistoryArgs {
     #[arg(long)]
     pub messages: bool,
 
+    /// Incremental audit: the first run audits everything and records it in
+    /// FILE; later runs audit only commits not reachable from the recorded
+    /// tips and report earlier findings too (each marked "new").
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["range", "since_commit"])]
+    pub state: Option<PathBuf>,
+
     #[command(flatten)]
     pub size: SizeArgs,
 
@@ -412,22 +424,81 @@ pub struct HubAuditArgs {
     #[arg(long, value_name = "GLOB", help_heading = "Hub")]
     pub exclude: Vec<String>,
 
+    /// Do not read discussions and pull-request comments.
+    #[arg(long, help_heading = "Hub")]
+    pub no_discussions: bool,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
+    #[command(flatten)]
+    pub size: SizeArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReposArgs {
+    /// A file listing the repositories: one git URL (https://, or http://
+    /// on a loopback host) or local path (or file:// URL) a line; blank
+    /// lines and lines starting with # are skipped. "-" reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
+    #[command(flatten)]
+    pub size: SizeArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How an audit of many repositories is run: concurrency, its slice of the
+/// list, and what it keeps between runs.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
     /// Repos audited at a time.
     #[arg(
         long,
         value_name = "N",
         default_value_t = 4,
         value_parser = clap::value_parser!(u16).range(1..=64),
-        help_heading = "Hub"
+        help_heading = "Scale"
     )]
     pub jobs: u16,
 
-    /// Do not read discussions and pull-request comments.
-    #[arg(long, help_heading = "Hub")]
-    pub no_discussions: bool,
+    /// Audit only shard K of N (1 <= K <= N): the repos whose id hashes to
+    /// it (see README, "Scaling out").
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["shard_index", "shard_count"], help_heading = "Scale")]
+    pub shard: Option<String>,
 
-    #[command(flatten)]
-    pub size: SizeArgs,
+    /// The shard, 0-based [default: $JOB_COMPLETION_INDEX (Kubernetes
+    /// Indexed Jobs), else $HFLEAKS_SHARD_INDEX]. Needs a shard count.
+    #[arg(long, value_name = "I", help_heading = "Scale")]
+    pub shard_index: Option<u32>,
+
+    /// How many shards [default: $HFLEAKS_SHARD_COUNT].
+    #[arg(long, value_name = "N", help_heading = "Scale")]
+    pub shard_count: Option<u32>,
+
+    /// Incremental audit: FILE records what was audited; later runs fetch
+    /// and scan only what is new, and report earlier findings too.
+    #[arg(long, value_name = "FILE", help_heading = "Scale")]
+    pub state: Option<PathBuf>,
+
+    /// Keep clones in DIR and only fetch them on the next run.
+    #[arg(long, value_name = "DIR", help_heading = "Scale")]
+    pub cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard reports (JSON, from `hub` or `repos` with --shard).
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
 
     #[command(flatten)]
     pub report: ReportArgs,

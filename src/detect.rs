@@ -567,6 +567,7 @@ fn new_finding(
         url: None,
         discussion: None,
         pull_request: None,
+        new: None,
     }
 }
 

@@ -192,6 +192,7 @@ mod tests {
             url: None,
             discussion: None,
             pull_request: None,
+            new: None,
         }
     }
 

@@ -17,6 +17,8 @@ use ureq::http::{HeaderMap, Uri};
 pub const MAX_RETRIES: u32 = 3;
 /// How long a git request may take to connect and to start its answer.
 const GIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one git answer (a pack) may take to arrive.
+const GIT_BODY_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The longest wait a `Retry-After` may ask for before hfleaks gives up on
 /// the token (reported `unknown`) instead of sleeping.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
@@ -71,6 +73,17 @@ impl Endpoint {
             host,
             port,
         })
+    }
+
+    /// `host` or `host:port` (a port other than the scheme's default), as
+    /// written in URLs.
+    pub fn authority(&self) -> String {
+        let default = if self.scheme == "https" { 443 } else { 80 };
+        if self.port == default {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     /// The base URL, without a trailing `/`.
@@ -223,7 +236,9 @@ impl Hub {
             Some(t) => config.timeout_global(Some(t)).accept("application/json"),
             None => config
                 .timeout_connect(Some(GIT_TIMEOUT))
-                .timeout_recv_response(Some(GIT_TIMEOUT)),
+                .timeout_recv_response(Some(GIT_TIMEOUT))
+                // A stalled transfer ends, as a failed clone, within the hour.
+                .timeout_recv_body(Some(GIT_BODY_TIMEOUT)),
         };
         if !endpoint.is_https() {
             // Plain http only on loopback: never through a proxy, which
@@ -306,6 +321,10 @@ impl Hub {
             }
             let wait = match wait_hint(&answer) {
                 Some(d) if d > self.max_wait => {
+                    if code == 429 {
+                        // Giving up on this request, but the others wait too.
+                        self.gate.hold_for(self.max_wait);
+                    }
                     return Err(format!(
                         "{what}: the Hub asks to retry after {} s",
                         d.as_secs()
@@ -325,21 +344,22 @@ impl Hub {
 
     /// One git smart-HTTP request to the endpoint (`GET …/info/refs` or
     /// `POST …/git-upload-pack`), with the same retry rules; the body is
-    /// left to stream. `basic` is the token sent as the password of HTTP
-    /// Basic, as git clients do; it goes only to the endpoint.
+    /// left to stream. `basic` is the user and password of HTTP Basic (for
+    /// the Hub, the token is the password, as git clients send it); they go
+    /// only to the endpoint.
     pub fn git_request(
         &self,
         url: &str,
         headers: &[(String, String)],
         body: Option<&[u8]>,
-        basic: Option<&str>,
+        basic: Option<(&str, &str)>,
     ) -> Result<ureq::http::Response<ureq::Body>, String> {
         if self.endpoint.same_origin(url).is_none() {
-            return Err("refusing a git request outside the Hub endpoint".to_string());
+            return Err("refusing a git request outside the endpoint".to_string());
         }
-        let auth = basic.map(|t| {
+        let auth = basic.map(|(user, password)| {
             use base64::Engine as _;
-            let pair = format!("hf_user:{t}");
+            let pair = format!("{user}:{password}");
             format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(pair)

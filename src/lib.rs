@@ -16,6 +16,8 @@ pub mod notebook;
 pub mod provenance;
 pub mod report;
 pub mod rules;
+pub mod shard;
 pub mod sources;
+pub mod state;
 pub mod ui;
 pub mod verify;

@@ -21,6 +21,8 @@ fn main() {
         Command::History(args) => commands::history::run(args),
         Command::Staged(args) => commands::staged::run(args),
         Command::Hub(args) => commands::hub::run(args),
+        Command::Repos(args) => commands::repos::run(args),
+        Command::Merge(args) => commands::merge::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Revoke(args) => commands::revoke::run(args),
         Command::Report(args) => commands::report::run(args),

@@ -278,6 +278,29 @@ pub fn load_all(extra: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
     Ok(rules)
 }
 
+/// A digest of what the rules match (ids, patterns, checks): two runs with
+/// the same digest find the same things in the same bytes.
+pub fn digest(rules: &[Rule]) -> String {
+    let mut text = String::new();
+    for r in rules {
+        text.push_str(&format!(
+            "{}\u{0}{}\u{0}{:?}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{:?}\n",
+            r.id,
+            r.regex.as_str(),
+            r.keywords,
+            r.secret_group,
+            r.min_entropy,
+            r.max_length,
+            r.mixed_case,
+            r.reject_identifiers,
+            r.reject_in_blobs,
+            r.severity.as_str(),
+            r.verifier
+        ));
+    }
+    crate::finding::sha256_hex(text.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

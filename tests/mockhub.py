@@ -15,6 +15,7 @@ outlives its parent. CONFIG:
     {
       "git_root": "/abs/dir",        # bare repos at git_root/{models,datasets,spaces}/NS/NAME.git
       "token": "hf_...",              # the one token that sees private repos (optional)
+      "valid_tokens": ["hf_..."],     # tokens whoami-v2 accepts (others: 401)
       "page_size": 100,               # listing page size
       "log": "/abs/requests.jsonl",  # one line per request: method, path, authorization
       "repos": [{"type": "model", "id": "NS/NAME", "private": false,
@@ -150,6 +151,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         parts = [p for p in url.path.split("/") if p]
         query = parse_qs(url.query)
+        if parts == ["api", "whoami-v2"]:
+            return self.whoami()
         if parts[:1] == ["api"] and len(parts) == 2 and parts[1] in KINDS:
             return self.listing(KINDS[parts[1]], query)
         if parts[:1] == ["api"] and len(parts) >= 4 and parts[1] in KINDS:
@@ -169,6 +172,18 @@ class Handler(BaseHTTPRequestHandler):
                 return self.discussion(repo, rest[1])
             return self.not_found()
         return self.git(parts, url.query)
+
+    def whoami(self):
+        auth = self.headers.get("Authorization") or ""
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        if token in CONFIG.get("valid_tokens", []):
+            return self.send_json(200, {
+                "type": "user", "name": "leaky", "fullname": "Leaky Dev",
+                "orgs": [], "auth": {"type": "access_token",
+                                     "accessToken": {"displayName": "ci", "role": "read"}},
+            })
+        self.send_json(401, {"error": "Invalid credentials in Authorization header"},
+                       [("X-Error-Message", "Invalid credentials in Authorization header")])
 
     def item(self, repo):
         return {

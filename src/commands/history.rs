@@ -4,7 +4,7 @@
 //! `sources::objects`, the matching in the collector, the attribution in
 //! `provenance`; this file puts the steps in order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -15,12 +15,15 @@ use super::{Run, resolve};
 use crate::cli::HistoryArgs;
 use crate::detect::{Collected, Collector};
 use crate::filter::{Filters, IGNORE_FILE};
-use crate::finding::{CommitInfo, Finding, Origin, Report, ScanError, ScanKind, ScanStats};
+use crate::finding::{
+    CommitInfo, Finding, Incremental, Origin, Report, ScanError, ScanKind, ScanStats,
+};
 use crate::notebook::is_notebook;
 use crate::provenance;
 use crate::sources::display_path;
 use crate::sources::git::{self, BlobRef, Handles, ReadStats, commit_info};
 use crate::sources::objects::{self, Decoded, Enumeration, Objects};
+use crate::state::{RepoState, State};
 use crate::ui::{self, Progress};
 
 pub fn run(args: HistoryArgs) -> Result<i32> {
@@ -43,6 +46,9 @@ pub fn run(args: HistoryArgs) -> Result<i32> {
         max_file_size: args.size.max_file_size,
         messages: args.messages,
     };
+    if let Some(path) = &args.state {
+        return stateful(repo, run, &filters, &limits, path);
+    }
     let mut report = match range {
         Some(range) => range_audit(&repo, &run, &range, &limits)?,
         None => full_audit(&repo, &run, &limits)?,
@@ -51,8 +57,71 @@ pub fn run(args: HistoryArgs) -> Result<i32> {
     run.finish(report, &filters)
 }
 
+/// `--state FILE`: the audit from the recorded tips (or in full, the first
+/// time or when the rules changed), then the record written again.
+fn stateful(
+    repo: Repository,
+    run: Run,
+    filters: &Filters,
+    limits: &Limits,
+    path: &Path,
+) -> Result<i32> {
+    let digest = run.rules_digest();
+    let mut state = State::load(path, ScanKind::History)
+        .map_err(|e| anyhow!(e))?
+        .unwrap_or_else(|| State::new(ScanKind::History, digest.clone()));
+    if state.rules_sha256 != digest {
+        ui::note(format!(
+            "{}: recorded with other rules: auditing the whole history again",
+            path.display()
+        ));
+        state = State::new(ScanKind::History, digest);
+    }
+    let key = state_key(&repo);
+    let root = repo_root(&repo);
+    let audited = audit_with_state(&repo, &run, limits, state.repos.get(&key), &root)?;
+    let mut report = audited.report;
+    report.scan.root = root;
+    report.scan.incremental = Some(Incremental {
+        full: u64::from(!audited.incremental),
+        from_state: u64::from(audited.incremental),
+        ..Incremental::default()
+    });
+    let (code, written) = run.finish_report(report, filters)?;
+    state.repos.insert(
+        key,
+        RepoState {
+            tips: audited.tips,
+            discussions: Default::default(),
+            findings: for_state(&written.findings),
+        },
+    );
+    state.save(path).map_err(|e| anyhow!(e))?;
+    Ok(code)
+}
+
+/// How a repository is named in a state file: its git directory, absolute.
+fn state_key(repo: &Repository) -> String {
+    let dir = repo.path();
+    display_path(&dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// The findings a state keeps: as written, without this run's `new` mark.
+pub(super) fn for_state(findings: &[Finding]) -> Vec<Finding> {
+    findings
+        .iter()
+        .cloned()
+        .map(|mut f| {
+            f.new = None;
+            f
+        })
+        .collect()
+}
+
 /// What a history audit reads besides the blobs.
-pub(super) struct Limits {
+pub struct Limits {
     pub max_file_size: u64,
     /// `--messages`: commit messages too.
     pub messages: bool,
@@ -307,6 +376,23 @@ fn range_audit(repo: &Repository, run: &Run, range: &str, limits: &Limits) -> Re
     objects::verify_pack_indices(repo.path()).map_err(|e| anyhow!(e))?;
     let commits = git::range_commits(repo, range).map_err(|e| anyhow!(e))?;
     let changes = git::changes(repo, &commits).map_err(|e| anyhow!(e))?;
+    let tip = repo
+        .revparse(range)
+        .ok()
+        .and_then(|r| r.to().and_then(|o| o.peel_to_tree().ok()));
+    commits_audit(repo, run, &commits, &changes, tip.as_ref(), limits)
+}
+
+/// What `commits` (oldest first, with their `changes`) added, as a range
+/// audit reports it, `tip` being the tree findings are checked against.
+fn commits_audit(
+    repo: &Repository,
+    run: &Run,
+    commits: &[Oid],
+    changes: &[git::Change],
+    tip: Option<&git2::Tree>,
+    limits: &Limits,
+) -> Result<Report> {
     let mut seen = std::collections::HashSet::new();
     let blobs: Vec<BlobRef> = changes
         .iter()
@@ -324,31 +410,13 @@ fn range_audit(repo: &Repository, run: &Run, range: &str, limits: &Limits) -> Re
     let mut collected = collector.finish();
     let found = blob_findings(std::mem::take(&mut collected.hits));
 
-    let tip = repo
-        .revparse(range)
-        .ok()
-        .and_then(|r| r.to().and_then(|o| o.peel_to_tree().ok()));
-    // Whether a blob holds a secret: as written, or encoded or archived
-    // (then the blob is scanned again; only blobs near a finding are).
-    let contains = |blob: Option<Oid>, secret: &[u8]| {
-        blob.and_then(|id| repo.find_blob(id).ok())
-            .is_some_and(|b| {
-                memchr::memmem::find(b.content(), secret).is_some()
-                    || run
-                        .scanner
-                        .scan(b.content(), "", false)
-                        .findings
-                        .iter()
-                        .any(|f| f.secret.as_bytes() == secret)
-            })
-    };
+    let contains = |blob: Option<Oid>, secret: &[u8]| blob_holds(repo, run, blob, secret);
     let at_tip = |path: &str, secret: &[u8]| {
-        tip.as_ref()
-            .and_then(|t| t.get_path(Path::new(path)).ok())
+        tip.and_then(|t| t.get_path(Path::new(path)).ok())
             .is_some_and(|e| contains(Some(e.id()), secret))
     };
     let mut findings: Vec<Finding> =
-        provenance::attribute_range(&changes, &found, &contains, &at_tip)
+        provenance::attribute_range(changes, &found, &contains, &at_tip)
             .into_iter()
             .map(|a| {
                 let mut f = a.finding;
@@ -359,7 +427,7 @@ fn range_audit(repo: &Repository, run: &Run, range: &str, limits: &Limits) -> Re
             })
             .collect();
     if limits.messages {
-        findings.extend(message_findings(repo, run, &commits));
+        findings.extend(message_findings(repo, run, commits));
     }
     Ok(history_report(
         commits.len(),
@@ -367,4 +435,187 @@ fn range_audit(repo: &Repository, run: &Run, range: &str, limits: &Limits) -> Re
         findings,
         collected.errors,
     ))
+}
+
+/// Whether a blob holds a secret: as written, or encoded or archived
+/// (then the blob is scanned again; only blobs near a finding are).
+fn blob_holds(repo: &Repository, run: &Run, blob: Option<Oid>, secret: &[u8]) -> bool {
+    blob.and_then(|id| repo.find_blob(id).ok())
+        .is_some_and(|b| {
+            memchr::memmem::find(b.content(), secret).is_some()
+                || run
+                    .scanner
+                    .scan(b.content(), "", false)
+                    .findings
+                    .iter()
+                    .any(|f| f.secret.as_bytes() == secret)
+        })
+}
+
+/// Whether a blob holds the secret whose SHA-256 is `sha` (a finding read
+/// back from a state file may be redacted).
+fn blob_holds_sha(repo: &Repository, run: &Run, blob: Oid, sha: &str) -> bool {
+    repo.find_blob(blob).ok().is_some_and(|b| {
+        run.scanner
+            .scan(b.content(), "", false)
+            .findings
+            .iter()
+            .any(|f| f.secret_sha256 == sha)
+    })
+}
+
+/// Ref name → commit id of every ref that resolves to a commit, and HEAD:
+/// what an incremental audit records as audited.
+pub(super) fn ref_tips(repo: &Repository) -> BTreeMap<String, String> {
+    let mut tips = BTreeMap::new();
+    if let Ok(refs) = repo.references() {
+        for r in refs.flatten() {
+            let (Ok(name), Ok(commit)) = (r.name().map(str::to_string), r.peel_to_commit()) else {
+                continue;
+            };
+            tips.insert(name, commit.id().to_string());
+        }
+    }
+    if let Some(id) = repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
+        tips.insert("HEAD".to_string(), id.id().to_string());
+    }
+    tips
+}
+
+/// A history audit that remembers: with no `previous` record, the full
+/// audit; otherwise only the commits not reachable from the recorded tips
+/// (read like a `--range` audit, over every ref), with the earlier findings
+/// carried over and their `at_head`/`removed_in` brought up to date. A
+/// recorded tip that is no longer reachable (a force-push, a deleted
+/// branch) means a full audit again, with a note. Findings are marked
+/// `new`; the new record is returned with the report.
+pub(super) fn audit_with_state(
+    repo: &Repository,
+    run: &Run,
+    limits: &Limits,
+    previous: Option<&RepoState>,
+    name: &str,
+) -> Result<Audited> {
+    let tips = ref_tips(repo);
+    let Some(prev) = previous else {
+        let report = mark_new(full_audit(repo, run, limits)?, &[]);
+        return Ok(Audited::new(report, tips, false));
+    };
+    let recorded: Vec<Oid> = prev
+        .tips
+        .values()
+        .filter_map(|t| Oid::from_str(t).ok())
+        .collect();
+    let current: Vec<Oid> = tips
+        .values()
+        .filter_map(|t| Oid::from_str(t).ok())
+        .collect();
+    let reachable = |t: Oid| {
+        current
+            .iter()
+            .any(|&c| c == t || repo.graph_descendant_of(c, t).unwrap_or(false))
+    };
+    if let Some(lost) = recorded.iter().find(|&&t| !reachable(t)) {
+        ui::note(format!(
+            "{name}: the recorded tip {} is no longer reachable (history was rewritten, or a ref \
+             deleted): auditing the whole history again",
+            crate::finding::short_id(&lost.to_string())
+        ));
+        let report = mark_new(full_audit(repo, run, limits)?, &prev.findings);
+        return Ok(Audited::new(report, tips, false));
+    }
+    let commits = new_commits(repo, &current, &recorded).map_err(|e| anyhow!(e))?;
+    let changes = git::changes(repo, &commits).map_err(|e| anyhow!(e))?;
+    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let mut report = commits_audit(repo, run, &commits, &changes, head.as_ref(), limits)?;
+    for f in &mut report.findings {
+        f.new = Some(true);
+    }
+    let mut carried = prev.findings.clone();
+    for f in &mut carried {
+        f.new = Some(false);
+        update_exposure(repo, run, f, head.as_ref(), &changes);
+    }
+    report.findings.splice(0..0, carried);
+    Ok(Audited::new(report, tips, true))
+}
+
+/// An audit and the record to keep of it.
+pub(super) struct Audited {
+    pub report: Report,
+    pub tips: BTreeMap<String, String>,
+    /// Whether only what was new since the record was read.
+    pub incremental: bool,
+}
+
+impl Audited {
+    fn new(report: Report, tips: BTreeMap<String, String>, incremental: bool) -> Audited {
+        Audited {
+            report,
+            tips,
+            incremental,
+        }
+    }
+}
+
+/// Marks each finding new unless `earlier` had the same token at the same
+/// path and commit.
+fn mark_new(mut report: Report, earlier: &[Finding]) -> Report {
+    let key = |f: &Finding| {
+        (
+            f.secret_sha256.clone(),
+            f.path.clone(),
+            f.commit.as_ref().map(|c| c.id.clone()),
+        )
+    };
+    let old: std::collections::HashSet<_> = earlier.iter().map(key).collect();
+    for f in &mut report.findings {
+        f.new = Some(!old.contains(&key(f)));
+    }
+    report
+}
+
+/// The commits reachable from `current` but not from `recorded`, oldest first.
+fn new_commits(repo: &Repository, current: &[Oid], recorded: &[Oid]) -> Result<Vec<Oid>, String> {
+    let mut walk = repo.revwalk().map_err(|e| e.message().to_string())?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .map_err(|e| e.message().to_string())?;
+    for &c in current {
+        walk.push(c).map_err(|e| e.message().to_string())?;
+    }
+    for &r in recorded {
+        walk.hide(r).map_err(|e| e.message().to_string())?;
+    }
+    walk.map(|r| r.map_err(|e| format!("revision walk: {}", e.message())))
+        .collect()
+}
+
+/// An earlier finding that was at HEAD: still there, or removed by one of
+/// the new commits (`changes`, oldest first).
+fn update_exposure(
+    repo: &Repository,
+    run: &Run,
+    f: &mut Finding,
+    head: Option<&git2::Tree>,
+    changes: &[git::Change],
+) {
+    if f.at_head != Some(true) || f.path.is_empty() {
+        return;
+    }
+    let file = f.path.split('!').next().unwrap_or(&f.path).to_string();
+    let still = head
+        .and_then(|t| t.get_path(Path::new(&file)).ok())
+        .is_some_and(|e| blob_holds_sha(repo, run, e.id(), &f.secret_sha256));
+    if still {
+        return;
+    }
+    f.at_head = Some(false);
+    f.removed_in = changes
+        .iter()
+        .filter(|c| c.path == file)
+        .find(|c| {
+            c.new
+                .is_none_or(|id| !blob_holds_sha(repo, run, id, &f.secret_sha256))
+        })
+        .and_then(|c| lookup_commit(repo, c.commit));
 }

@@ -8,24 +8,25 @@
 //! order and gives each finding its repo and a link.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use git2::{Oid, Repository};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::history::{self, Limits};
+use super::fleet::{self, Extras, Options, Outside, PullRequestRefs, Source, Unit};
+use super::history::Limits;
 use super::{Run, resolve, resolve_hub};
 use crate::cli::{HubAuditArgs, RepoKindArg};
-use crate::finding::{
-    DiscussionRef, Finding, RepoKind, RepoRef, RepoStats, Report, ScanError, ScanKind, ScanStats,
-};
+use crate::finding::{DiscussionRef, Finding, RepoKind, RepoRef, ScanError, ScanKind};
+
 use crate::http::Hub;
+use crate::sources::hub::clone::HUB_GIT_USER;
 use crate::sources::hub::discussions::{self, Discussion};
-use crate::sources::hub::{self, HubRepo, Target, clone::clone_bare};
-use crate::ui::{self, Progress};
+use crate::sources::hub::{self, HubRepo, Target};
+use crate::state::RepoState;
+use crate::ui;
 
 /// The environment variables a token is read from, in order (as
 /// huggingface_hub reads them).
@@ -33,8 +34,6 @@ pub const TOKEN_ENV: [&str; 2] = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"];
 /// The longest rate-limit wait the audit sits out (the Hub's windows are
 /// five minutes long) before a request counts as failed.
 const RATE_LIMIT_WAIT: Duration = Duration::from_secs(330);
-/// Clone attempts for a repo whose transfer was cut off.
-const CLONE_ATTEMPTS: usize = 3;
 
 pub fn run(args: HubAuditArgs) -> Result<i32> {
     let mut config = resolve(&args.report)?;
@@ -46,42 +45,75 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
     let targets = args
         .targets
         .iter()
-        .map(|t| hub::parse_target(t))
+        .map(|t| hub::parse_target(t, &endpoint))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
     let exclude = exclusions(&args.exclude)?;
-    let kinds: Vec<RepoKind> = RepoKind::ALL
+    let kinds: Vec<RepoKind> = RepoKind::HUB
         .into_iter()
         .filter(|k| args.include.contains(&kind_arg(*k)))
         .collect();
-    let token = token_from_env();
-    let run = Run::start(config)?;
-    let client = Arc::new(Hub::new(endpoint, timeout).patient(RATE_LIMIT_WAIT));
-
-    let repos = list_targets(&client, token.as_deref(), &targets, &kinds, &exclude)?;
-    if token.is_none() {
-        ui::note(
-            "no HF_TOKEN set: public repos only (private and gated repos need a token that can read them)",
-        );
-    }
-    ui::info(format!(
-        "auditing {}",
-        ui::plural(repos.len() as u64, "repo")
-    ));
     let options = Options {
         limits: Limits {
             max_file_size: args.size.max_file_size,
             messages: true,
         },
-        discussions: !args.no_discussions,
-        jobs: args.jobs as usize,
+        jobs: args.fleet.jobs as usize,
+        cache: args.fleet.cache.clone(),
+        state: args.fleet.state.clone(),
+        shard: fleet::resolve_shard(&args.fleet)?,
     };
-    let audits = audit_all(&run, &client, token.as_deref(), &repos, &options);
-    let mut report = merge(audits);
-    report.scan.root = args.targets.join(" ");
-    report.scan.authenticated = Some(token.is_some());
-    let filters = run.filters(&[])?;
-    run.finish(report, &filters)
+    let token = token_from_env();
+    let run = Run::start(config)?;
+    let client = Arc::new(Hub::new(endpoint, timeout).patient(RATE_LIMIT_WAIT));
+
+    let (repos, empty_owners) =
+        list_targets(&client, token.as_deref(), &targets, &kinds, &exclude)?;
+    if token.is_none() {
+        ui::note(
+            "no HF_TOKEN set: public repos only (private and gated repos need a token that can read them)",
+        );
+    }
+    let login = token
+        .as_deref()
+        .map(|t| (HUB_GIT_USER.to_string(), t.to_string()));
+    let units: Vec<Unit> = repos
+        .into_iter()
+        .map(|r| Unit {
+            source: Source::Remote {
+                url: hub::web_url(&client, &r.repo),
+                client: client.clone(),
+                login: login.clone(),
+            },
+            repo: r.repo,
+            private: r.private,
+        })
+        .collect();
+    let extras = HubExtras {
+        client: client.clone(),
+        token: token.clone(),
+        discussions: !args.no_discussions,
+    };
+    let authenticated = token.is_some();
+    fleet::audit(
+        run,
+        ScanKind::Hub,
+        args.targets.join(" "),
+        units,
+        &options,
+        &extras,
+        |report| {
+            report.scan.authenticated = Some(authenticated);
+            for owner in &empty_owners {
+                let e = ScanError::new(
+                    owner.clone(),
+                    "no repos listed: check the owner's name (private repos need HF_TOKEN)",
+                );
+                ui::error(&e);
+                report.errors.push(e);
+            }
+        },
+    )
 }
 
 /// The token to list and clone with: `HF_TOKEN`, else
@@ -96,7 +128,7 @@ fn token_from_env() -> Option<String> {
 
 fn kind_arg(kind: RepoKind) -> RepoKindArg {
     match kind {
-        RepoKind::Model => RepoKindArg::Models,
+        RepoKind::Model | RepoKind::Git => RepoKindArg::Models,
         RepoKind::Dataset => RepoKindArg::Datasets,
         RepoKind::Space => RepoKindArg::Spaces,
     }
@@ -117,23 +149,31 @@ fn exclusions(globs: &[String]) -> Result<GlobSet> {
 /// The repos the targets name, each once, in a stable order: an owner's
 /// repos of the included kinds (every page), and the repos named. A
 /// listing that fails stops the run: a partial list is never audited.
+/// Also the owners whose listings were all empty (a mistyped name looks
+/// like that).
 fn list_targets(
     client: &Hub,
     token: Option<&str>,
     targets: &[Target],
     kinds: &[RepoKind],
     exclude: &GlobSet,
-) -> Result<Vec<HubRepo>> {
+) -> Result<(Vec<HubRepo>, Vec<String>)> {
     let mut repos: BTreeMap<RepoRef, HubRepo> = BTreeMap::new();
+    let mut empty = Vec::new();
     for target in targets {
         match target {
             Target::Owner(owner) => {
+                let mut any = false;
                 for &kind in kinds {
                     let listed = hub::list_owner(client, token, owner, kind)
                         .map_err(|e| anyhow::anyhow!("{owner}: {e}"))?;
+                    any |= !listed.is_empty();
                     for r in listed {
                         repos.entry(r.repo.clone()).or_insert(r);
                     }
+                }
+                if !any {
+                    empty.push(owner.clone());
                 }
             }
             Target::Repo(repo) => {
@@ -144,184 +184,94 @@ fn list_targets(
             }
         }
     }
-    Ok(repos
+    let kept = repos
         .into_values()
         .filter(|r| !exclude.is_match(&r.repo.id) && !exclude.is_match(r.repo.display()))
-        .collect())
+        .collect();
+    Ok((kept, empty))
 }
 
-struct Options {
-    limits: Limits,
+/// What a Hub repo adds to its git audit: links, pull requests, and its
+/// discussions.
+struct HubExtras {
+    client: Arc<Hub>,
+    token: Option<String>,
     discussions: bool,
-    jobs: usize,
 }
 
-/// What auditing one repo gave.
-struct RepoAudit {
-    stats: RepoStats,
-    findings: Vec<Finding>,
-    errors: Vec<ScanError>,
-    bytes: u64,
-    skipped: u64,
-}
-
-/// Audits `repos`, `options.jobs` at a time; the results in `repos`' order
-/// whatever order they finish in, so any `--jobs` gives the same report.
-fn audit_all(
-    run: &Run,
-    client: &Arc<Hub>,
-    token: Option<&str>,
-    repos: &[HubRepo],
-    options: &Options,
-) -> Vec<RepoAudit> {
-    let progress = Progress::over_inputs(repos.len() as u64, "repos");
-    let next = AtomicUsize::new(0);
-    let found = AtomicU64::new(0);
-    let results: Mutex<Vec<Option<RepoAudit>>> =
-        Mutex::new((0..repos.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..options.jobs.min(repos.len()).max(1) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(repo) = repos.get(i) else { break };
-                    progress.say(&format!(
-                        "{}, {} so far",
-                        repo.repo.display(),
-                        ui::plural(found.load(Ordering::Relaxed), "finding")
-                    ));
-                    let audit = audit_repo(run, client, token, repo, options);
-                    found.fetch_add(audit.findings.len() as u64, Ordering::Relaxed);
-                    progress.step();
-                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(audit);
-                }
-            });
+impl Extras for HubExtras {
+    fn decorate(&self, unit: &Unit, findings: &mut [Finding], git: &Repository) {
+        let refs = PullRequestRefs::read(git);
+        let web = hub::web_url(&self.client, &unit.repo);
+        for f in findings {
+            let commit = f.commit.as_ref().map(|c| c.id.clone());
+            f.url = commit
+                .as_deref()
+                .map(|id| file_url(&web, id, &file_of(git, id, &f.path)));
+            f.pull_request = commit
+                .and_then(|id| Oid::from_str(&id).ok())
+                .and_then(|id| refs.only_on(git, id));
         }
-    });
-    progress.finish_inputs();
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
+    }
+
+    fn outside_git(&self, run: &Run, unit: &Unit, previous: Option<&RepoState>) -> Outside {
+        if !self.discussions {
+            return Outside::default();
+        }
+        match discussion_findings(
+            run,
+            &self.client,
+            self.token.as_deref(),
+            &unit.repo,
+            previous,
+        ) {
+            Ok(out) => out,
+            Err(e) => Outside {
+                failure: Some(format!("discussions: {e}")),
+                // Keep the earlier record and findings: nothing was read.
+                record: previous.map(|p| p.discussions.clone()).unwrap_or_default(),
+                findings: previous
+                    .map(|p| {
+                        p.findings
+                            .iter()
+                            .filter(|f| f.discussion.is_some())
+                            .cloned()
+                            .map(|mut f| {
+                                f.new = Some(false);
+                                f
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                ..Outside::default()
+            },
+        }
+    }
 }
 
-/// One repo: its history, then its discussions. A part that fails is an
-/// error naming the repo; the other part is still audited.
-fn audit_repo(
-    run: &Run,
-    client: &Arc<Hub>,
-    token: Option<&str>,
-    repo: &HubRepo,
-    options: &Options,
-) -> RepoAudit {
-    let name = repo.repo.display();
-    let mut audit = RepoAudit {
-        stats: RepoStats {
-            kind: Some(repo.repo.kind),
-            id: repo.repo.id.clone(),
-            private: repo.private,
-            ..RepoStats::default()
-        },
-        findings: Vec::new(),
-        errors: Vec::new(),
-        bytes: 0,
-        skipped: 0,
+/// The file a finding's path names at `commit`: the path itself, or for an
+/// archive member (`a.zip!inner/.env`) the archive.
+fn file_of(git: &Repository, commit: &str, path: &str) -> String {
+    let tree = Oid::from_str(commit)
+        .ok()
+        .and_then(|id| git.find_commit(id).ok())
+        .and_then(|c| c.tree().ok());
+    let exists = |p: &str| {
+        tree.as_ref()
+            .is_some_and(|t| t.get_path(std::path::Path::new(p)).is_ok())
     };
-    let mut problems = Vec::new();
-    match git_audit(run, client, token, &repo.repo, &options.limits) {
-        Ok(report) => {
-            audit.stats.commits = report.scan.commits;
-            audit.stats.blobs = report.scan.blobs;
-            audit.bytes = report.scan.bytes;
-            audit.skipped = report.scan.skipped;
-            audit.findings = report.findings;
-            audit
-                .errors
-                .extend(report.errors.into_iter().map(|e| ScanError {
-                    path: format!("{name}: {}", e.path),
-                    message: e.message,
-                }));
-        }
-        Err(e) => problems.push(e),
+    if !path.contains('!') || exists(path) {
+        return path.to_string();
     }
-    if options.discussions {
-        match discussion_findings(run, client, token, &repo.repo) {
-            Ok((n, findings, errors)) => {
-                audit.stats.discussions = n;
-                audit.findings.extend(findings);
-                audit.errors.extend(errors);
-            }
-            Err(e) => problems.push(format!("discussions: {e}")),
-        }
-    }
-    for p in &problems {
-        let e = ScanError::new(name.clone(), p.clone());
-        ui::error(&e);
-        audit.errors.push(e);
-    }
-    if !problems.is_empty() {
-        audit.stats.error = Some(problems.join("; "));
-    }
-    audit.stats.findings = audit.findings.len() as u64;
-    audit
+    path.match_indices('!')
+        .map(|(i, _)| &path[..i])
+        .find(|p| exists(p))
+        .unwrap_or(path)
+        .to_string()
 }
 
-/// The repo cloned into a temporary directory (deleted on return) and
-/// audited like `hfleaks history`; each finding gets the repo, a link to
-/// the file at its commit, and the pull request if only a PR ref reaches it.
-fn git_audit(
-    run: &Run,
-    client: &Arc<Hub>,
-    token: Option<&str>,
-    repo: &RepoRef,
-    limits: &Limits,
-) -> Result<Report, String> {
-    let dir = clone_with_retries(client, token, repo)?;
-    let git = Repository::open_bare(dir.path())
-        .map_err(|e| format!("cannot open the clone: {}", e.message()))?;
-    let filters = history::repo_filters(run, &git).map_err(|e| e.to_string())?;
-    let mut report = history::full_audit(&git, run, limits).map_err(|e| e.to_string())?;
-    report.findings.retain(|f| filters.keep(f));
-    let refs = PullRequestRefs::read(&git);
-    let web = hub::web_url(client, repo);
-    for f in &mut report.findings {
-        f.repo = Some(repo.clone());
-        let commit = f.commit.as_ref().map(|c| c.id.clone());
-        f.url = commit.as_deref().map(|id| file_url(&web, id, &f.path));
-        f.pull_request = commit
-            .and_then(|id| Oid::from_str(&id).ok())
-            .and_then(|id| refs.only_on(&git, id));
-    }
-    Ok(report)
-}
-
-/// A fresh clone, tried again when the transfer was cut off.
-fn clone_with_retries(
-    client: &Arc<Hub>,
-    token: Option<&str>,
-    repo: &RepoRef,
-) -> Result<tempfile::TempDir, String> {
-    let mut last = String::new();
-    for _ in 0..CLONE_ATTEMPTS {
-        let dir = tempfile::Builder::new()
-            .prefix("hfleaks-hub-")
-            .tempdir()
-            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-        match clone_bare(client, token, repo, dir.path()) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.contains("cut off") => last = e,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(format!("{last} ({CLONE_ATTEMPTS} attempts)"))
-}
-
-/// `…/blob/COMMIT/PATH` (an archive member: the archive), or the commit's
-/// page for a finding in its message.
-fn file_url(web: &str, commit: &str, path: &str) -> String {
-    let file = path.split('!').next().unwrap_or(path);
+/// `…/blob/COMMIT/PATH`, or the commit's page for a finding in its message.
+fn file_url(web: &str, commit: &str, file: &str) -> String {
     if file.is_empty() {
         return format!("{web}/commit/{commit}");
     }
@@ -337,79 +287,101 @@ fn file_url(web: &str, commit: &str, path: &str) -> String {
     )
 }
 
-/// The repo's pull-request refs, and its branches and tags.
-struct PullRequestRefs {
-    /// `(N, tip)` of every `refs/pr/N`, by N.
-    prs: Vec<(u64, Oid)>,
-    /// Tips of branches and tags.
-    others: Vec<Oid>,
-}
-
-impl PullRequestRefs {
-    fn read(git: &Repository) -> PullRequestRefs {
-        let mut prs = Vec::new();
-        let mut others = Vec::new();
-        if let Ok(refs) = git.references() {
-            for r in refs.flatten() {
-                let Some(tip) = r.peel_to_commit().ok().map(|c| c.id()) else {
-                    continue;
-                };
-                match r.name().ok().and_then(|n| n.strip_prefix("refs/pr/")) {
-                    Some(n) => prs.extend(n.parse::<u64>().ok().map(|n| (n, tip))),
-                    None => others.push(tip),
-                }
-            }
-        }
-        prs.sort();
-        PullRequestRefs { prs, others }
-    }
-
-    /// The pull request whose ref reaches `commit` when no branch or tag
-    /// does (the lowest number if several do).
-    fn only_on(&self, git: &Repository, commit: Oid) -> Option<u64> {
-        let reaches =
-            |tip: Oid| tip == commit || git.graph_descendant_of(tip, commit).unwrap_or(false);
-        if self.prs.is_empty() || self.others.iter().any(|&t| reaches(t)) {
-            return None;
-        }
-        self.prs.iter().find(|(_, t)| reaches(*t)).map(|(n, _)| *n)
-    }
-}
-
-/// Every discussion and pull request of the repo, read and scanned:
-/// how many there were, the findings, and the discussions that could not
-/// be read.
+/// Every discussion and pull request of the repo, read and scanned: the
+/// findings, how many there were, the discussions that could not be read,
+/// and each event's digest. With an earlier record, an event whose texts
+/// did not change keeps its earlier findings (not `new`) and only new or
+/// edited events are scanned.
 fn discussion_findings(
     run: &Run,
     client: &Hub,
     token: Option<&str>,
     repo: &RepoRef,
-) -> Result<(u64, Vec<Finding>, Vec<ScanError>), String> {
+    previous: Option<&RepoState>,
+) -> Result<Outside, String> {
     let list = discussions::list(client, token, repo)?;
     let web = hub::web_url(client, repo);
-    let mut findings = Vec::new();
-    let mut errors = Vec::new();
+    let mut out = Outside {
+        discussions: list.len() as u64,
+        ..Outside::default()
+    };
     for d in &list {
         match discussions::detail(client, token, repo, d.num) {
-            Ok(detail) => findings.extend(text_findings(run, repo, &web, &detail)),
+            Ok(detail) => {
+                let (findings, record) = text_findings(run, repo, &web, &detail, previous);
+                out.findings.extend(findings);
+                out.record.insert(d.num, record);
+            }
             Err(e) => {
                 let err = ScanError::new(format!("{}/discussions/{}", repo.display(), d.num), e);
                 ui::error(&err);
-                errors.push(err);
+                out.errors.push(err);
+                // Unread this time: the earlier record and findings stand.
+                if let Some(p) = previous {
+                    if let Some(r) = p.discussions.get(&d.num) {
+                        out.record.insert(d.num, r.clone());
+                    }
+                    out.findings.extend(carried(p, d.num, None));
+                }
             }
         }
     }
-    Ok((list.len() as u64, findings, errors))
+    Ok(out)
+}
+
+/// The earlier findings of discussion `num` (of its event `event`, if
+/// given), marked not new.
+fn carried(previous: &RepoState, num: u64, event: Option<&str>) -> Vec<Finding> {
+    previous
+        .findings
+        .iter()
+        .filter(|f| {
+            f.discussion
+                .as_ref()
+                .is_some_and(|d| d.num == num && event.is_none_or(|e| d.event_id == e))
+        })
+        .cloned()
+        .map(|mut f| {
+            f.new = Some(false);
+            f
+        })
+        .collect()
 }
 
 /// The findings in a discussion's texts, each token once per event (the
 /// latest revision first, so an earlier one is reported only when the
-/// token was edited away).
-fn text_findings(run: &Run, repo: &RepoRef, web: &str, d: &Discussion) -> Vec<Finding> {
+/// token was edited away), and the digest of each event's texts.
+fn text_findings(
+    run: &Run,
+    repo: &RepoRef,
+    web: &str,
+    d: &Discussion,
+    previous: Option<&RepoState>,
+) -> (Vec<Finding>, BTreeMap<String, String>) {
     let path = format!("discussions/{}", d.num);
+    let mut digests: BTreeMap<String, String> = BTreeMap::new();
+    for t in &d.texts {
+        let entry = digests.entry(t.event_id.clone()).or_default();
+        entry.push_str(&format!("{}\u{0}{}\u{0}", t.revision, t.text));
+    }
+    for v in digests.values_mut() {
+        *v = crate::finding::sha256_hex(v.as_bytes());
+    }
+    let before = previous.and_then(|p| p.discussions.get(&d.num));
+    let unchanged = |event: &str| before.and_then(|b| b.get(event)) == digests.get(event);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for t in &d.texts {
+    for event in digests
+        .keys()
+        .filter(|e| previous.is_some() && unchanged(e))
+    {
+        out.extend(carried(previous.expect("checked"), d.num, Some(event)));
+    }
+    for t in d
+        .texts
+        .iter()
+        .filter(|t| !(previous.is_some() && unchanged(&t.event_id)))
+    {
         for mut f in run.scanner.scan(t.text.as_bytes(), &path, false).findings {
             if !seen.insert((t.event_id.clone(), f.secret_sha256.clone())) {
                 continue;
@@ -427,36 +399,11 @@ fn text_findings(run: &Run, repo: &RepoRef, web: &str, d: &Discussion) -> Vec<Fi
                 date: t.date.clone(),
                 revision: t.revision.clone(),
             });
+            f.new = previous.map(|_| true);
             out.push(f);
         }
     }
-    out
-}
-
-/// One report of every repo's audit.
-fn merge(audits: Vec<RepoAudit>) -> Report {
-    let mut scan = ScanStats {
-        kind: ScanKind::Hub,
-        ..ScanStats::default()
-    };
-    let mut findings = Vec::new();
-    let mut errors = Vec::new();
-    for a in audits {
-        scan.commits += a.stats.commits;
-        scan.blobs += a.stats.blobs;
-        scan.discussions += a.stats.discussions;
-        scan.bytes += a.bytes;
-        scan.skipped += a.skipped;
-        scan.repos.push(a.stats);
-        findings.extend(a.findings);
-        errors.extend(a.errors);
-    }
-    Report {
-        scan,
-        findings,
-        errors,
-        ..Report::default()
-    }
+    (out, digests)
 }
 
 #[cfg(test)]
@@ -471,8 +418,8 @@ mod tests {
             "https://huggingface.co/spaces/acme/demo/blob/abc/src/my%20app.py"
         );
         assert_eq!(
-            file_url(web, "abc", "data.zip!inner/.env"),
-            "https://huggingface.co/spaces/acme/demo/blob/abc/data.zip"
+            file_url(web, "abc", "notes!.md"),
+            "https://huggingface.co/spaces/acme/demo/blob/abc/notes%21.md"
         );
         assert_eq!(file_url(web, "abc", ""), format!("{web}/commit/abc"));
     }

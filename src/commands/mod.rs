@@ -4,9 +4,12 @@
 //! ([`Run::start`]), and decides the exit code ([`exit_code`]); the stages
 //! themselves decide nothing about the command line.
 
+pub mod fleet;
 pub mod history;
 pub mod hub;
+pub mod merge;
 pub mod report;
+pub mod repos;
 pub mod revoke;
 pub mod rules;
 pub mod scan;
@@ -205,7 +208,13 @@ impl Run {
 
     /// Filters, verifies (with `--verify`), sorts, redacts and writes the
     /// report, shows the summary, and returns the exit code.
-    pub fn finish(self, mut report: Report, filters: &Filters) -> Result<i32> {
+    pub fn finish(self, report: Report, filters: &Filters) -> Result<i32> {
+        self.finish_report(report, filters).map(|(code, _)| code)
+    }
+
+    /// [`Run::finish`], also giving back the report as written (redacted
+    /// unless `--show-secrets`), for a state file to keep.
+    pub fn finish_report(self, mut report: Report, filters: &Filters) -> Result<(i32, Report)> {
         let rules = self.engine.rules();
         report.findings.retain(|f| filters.keep(f));
         // Verification needs the raw secrets: before redaction.
@@ -215,7 +224,12 @@ impl Run {
         report.scan.duration_ms = self.started.elapsed().as_millis() as u64;
         render::emit(&report, rules, &self.config.output)?;
         ui::info(render::summary::line(&report));
-        Ok(exit_code(&report, &self.config.exit))
+        Ok((exit_code(&report, &self.config.exit), report))
+    }
+
+    /// The digest of the run's rules (`crate::rules::digest`).
+    pub fn rules_digest(&self) -> String {
+        crate::rules::digest(self.engine.rules())
     }
 }
 

@@ -321,14 +321,27 @@ fn steps(
     if in_history {
         let line = purge_line(&f.secret, is_raw(f), secret_len(f), short, show_secrets);
         // Hub repos: a mirror clone of each, purged and pushed back.
-        let mut hub_repos: Vec<String> = places
+        let mut hub_repos: Vec<(String, String)> = places
             .iter()
             .filter(|p| p.commit.is_some())
             .filter_map(|p| {
-                p.url
-                    .as_deref()?
+                let url = p.url.as_deref()?;
+                let (web, _) = url
                     .split_once("/blob/")
-                    .map(|(web, _)| web.to_string())
+                    .or_else(|| url.split_once("/commit/"))?;
+                let folder: String = p
+                    .repo
+                    .as_deref()?
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect();
+                Some((web.to_string(), folder))
             })
             .collect();
         hub_repos.sort();
@@ -337,10 +350,9 @@ fn steps(
             let mut commands = vec![format!(
                 "printf '%s\\n' '{line}' > hfleaks-replacements.txt"
             )];
-            for web in &hub_repos {
-                let name = web.rsplit('/').next().unwrap_or("repo");
+            for (web, name) in &hub_repos {
                 commands.push(format!(
-                    "git clone --mirror {web} && git -C {name}.git filter-repo --replace-text ../hfleaks-replacements.txt && git -C {name}.git push --force --all && git -C {name}.git push --force --tags"
+                    "git clone --mirror {web} {name}.git && git -C {name}.git filter-repo --replace-text ../hfleaks-replacements.txt --replace-message ../hfleaks-replacements.txt && git -C {name}.git push --force --all && git -C {name}.git push --force --tags"
                 ));
             }
             out.push(step(

@@ -87,6 +87,9 @@ pub struct Finding {
     /// one that reaches the commit (the token is on no branch or tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<u64>,
+    /// `--state`: whether this run found it (`true`) or an earlier one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<bool>,
 }
 
 /// What kind of Hub repo.
@@ -96,10 +99,13 @@ pub enum RepoKind {
     Model,
     Dataset,
     Space,
+    /// Any git repository (`hfleaks repos`): a URL or a local path.
+    Git,
 }
 
 impl RepoKind {
-    pub const ALL: [RepoKind; 3] = [RepoKind::Model, RepoKind::Dataset, RepoKind::Space];
+    /// The Hub's kinds.
+    pub const HUB: [RepoKind; 3] = [RepoKind::Model, RepoKind::Dataset, RepoKind::Space];
 
     /// `models`, `datasets`, `spaces`: the API's and `--include`'s word.
     pub fn plural(self) -> &'static str {
@@ -107,13 +113,14 @@ impl RepoKind {
             RepoKind::Model => "models",
             RepoKind::Dataset => "datasets",
             RepoKind::Space => "spaces",
+            RepoKind::Git => "git",
         }
     }
 
     /// The path before `NS/NAME` in the Hub's web and git URLs.
     pub fn url_prefix(self) -> &'static str {
         match self {
-            RepoKind::Model => "",
+            RepoKind::Model | RepoKind::Git => "",
             RepoKind::Dataset => "/datasets",
             RepoKind::Space => "/spaces",
         }
@@ -133,7 +140,7 @@ impl RepoRef {
     /// `spaces/NS/NAME`.
     pub fn display(&self) -> String {
         match self.kind {
-            RepoKind::Model => self.id.clone(),
+            RepoKind::Model | RepoKind::Git => self.id.clone(),
             kind => format!("{}/{}", kind.plural(), self.id),
         }
     }
@@ -233,6 +240,8 @@ pub enum ScanKind {
     Verify,
     /// Hugging Face Hub repos and their discussions.
     Hub,
+    /// A list of git repositories (`hfleaks repos`).
+    Repos,
 }
 
 /// What was scanned.
@@ -258,6 +267,40 @@ pub struct ScanStats {
     /// the token can see were included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticated: Option<bool>,
+    /// `hub`, `repos`: the list of repos the run (or its shard) was cut
+    /// from, after `--include` and `--exclude`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<Listing>,
+    /// `--shard K/N`: which slice of the listing this report covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// `hub`, `repos`: a digest of the rules the run used (`hfleaks
+    /// merge` refuses shards of different rule sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_sha256: Option<String>,
+    /// `--state`: findings carried over from earlier runs, and new ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<Incremental>,
+}
+
+/// The repos a fleet audit was cut from: how many, and the SHA-256 of
+/// their ids, sorted, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    pub count: u64,
+    pub sha256: String,
+}
+
+/// What an incremental run (`--state`) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incremental {
+    /// Repos seen for the first time or audited in full again (a rewritten
+    /// history), and repos audited from their recorded tips.
+    pub full: u64,
+    pub from_state: u64,
+    /// Findings reported again from the state, and found by this run.
+    pub carried: u64,
+    pub new: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -319,6 +362,14 @@ impl Report {
             }
             for c in [&mut f.commit, &mut f.removed_in].into_iter().flatten() {
                 c.summary = text(&c.summary);
+            }
+            if let Some(url) = &mut f.url {
+                *url = text(url);
+            }
+        }
+        for r in &mut self.scan.repos {
+            if let Some(e) = &mut r.error {
+                *e = text(e);
             }
         }
         for e in &mut self.errors {

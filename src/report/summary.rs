@@ -16,10 +16,10 @@ pub fn line(r: &Report) -> String {
         );
     }
     let mut what = Vec::new();
-    if s.kind == ScanKind::Hub {
+    if matches!(s.kind, ScanKind::Hub | ScanKind::Repos) {
         what.push(plural(s.repos.len() as u64, "repo"));
     }
-    if s.commits > 0 || matches!(s.kind, ScanKind::History | ScanKind::Hub) {
+    if s.commits > 0 || matches!(s.kind, ScanKind::History | ScanKind::Hub | ScanKind::Repos) {
         what.push(plural(s.commits, "commit"));
     }
     if s.blobs > 0 || matches!(s.kind, ScanKind::History | ScanKind::Staged) {
@@ -45,6 +45,12 @@ pub fn line(r: &Report) -> String {
     }
     if s.authenticated == Some(false) {
         line.push_str(" (public repos only: no HF_TOKEN)");
+    }
+    if let Some(i) = &s.incremental {
+        line.push_str(&format!(
+            " ({} new, {} from earlier runs)",
+            i.new, i.carried
+        ));
     }
     line
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod estate;
 pub mod hub_server;
 pub mod mock_hub;
 

@@ -20,7 +20,6 @@ use gix_transport::client::blocking_io::http::{
     GetResponse, Http, PostBodyDataKind, PostResponse, connect_http,
 };
 
-use crate::finding::RepoRef;
 use crate::http::{Hub, status_text};
 
 /// The refs a clone takes: everything that holds user content.
@@ -30,23 +29,28 @@ pub const REFSPECS: [&str; 3] = [
     "+refs/pr/*:refs/pr/*",
 ];
 
-/// Clones `repo` (bare) into the empty directory `into`, and points its
-/// HEAD at the Hub's default branch. `Err` says why, in words a person
-/// can act on (not found or private, gated, a broken or cut-off pack).
+/// The user name the Hub's git clients send with a token as password.
+pub const HUB_GIT_USER: &str = "hf_user";
+
+/// Clones the repo at `url` (bare) into the empty directory `into`, or, if
+/// `into` is a repository already (`--cache`), fetches into it and drops
+/// the refs the remote no longer has; then points HEAD at the remote's
+/// default branch. `login` is HTTP Basic's user and password, sent only to
+/// the client's endpoint. `Err` says why, in words a person can act on
+/// (not found or private, gated, a broken or cut-off pack).
 pub fn clone_bare(
-    hub: &Arc<Hub>,
-    token: Option<&str>,
-    repo: &RepoRef,
+    client: &Arc<Hub>,
+    login: Option<(&str, &str)>,
+    url: &str,
     into: &Path,
 ) -> Result<(), String> {
-    let url = super::web_url(hub, repo);
     let failure = Arc::new(Mutex::new(None));
     let http = HubHttp {
-        hub: hub.clone(),
-        token: token.map(str::to_string),
+        hub: client.clone(),
+        login: login.map(|(u, p)| (u.to_string(), p.to_string())),
         failure: failure.clone(),
     };
-    let result = fetch(http, &url, into);
+    let result = fetch(http, url, into);
     result.map_err(|e| {
         // The HTTP layer's own words are clearer than gix's chain.
         failure
@@ -58,7 +62,12 @@ pub fn clone_bare(
 }
 
 fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), String> {
-    let git = gix::init_bare(into).map_err(|e| format!("cannot create a clone: {e}"))?;
+    let existing = into.join("HEAD").is_file();
+    let git = if existing {
+        gix::open(into).map_err(|e| format!("cannot open the cached clone: {e}"))?
+    } else {
+        gix::init_bare(into).map_err(|e| format!("cannot create a clone: {e}"))?
+    };
     let remote = git
         .remote_at_without_url_rewrite(url)
         .and_then(|r| r.with_refspecs(REFSPECS, gix::remote::Direction::Fetch))
@@ -82,14 +91,28 @@ fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), String> {
         // Close-delimited answers end cleanly even when the server hung
         // up halfway; gix then finds the pack short.
         .map_err(|e| format!("clone: the pack transfer was cut off or the pack is broken ({e})"))?;
-    let head = outcome.ref_map.remote_refs.iter().find_map(|r| match r {
-        gix::protocol::handshake::Ref::Symbolic {
-            full_ref_name,
-            target,
-            ..
-        } if full_ref_name == "HEAD" => Some(target.to_string()),
-        _ => None,
-    });
+    let mut head = None;
+    let mut remote_names = std::collections::HashSet::new();
+    for r in &outcome.ref_map.remote_refs {
+        use gix::protocol::handshake::Ref;
+        let (name, target) = match r {
+            Ref::Symbolic {
+                full_ref_name,
+                target,
+                ..
+            } => (full_ref_name.to_string(), Some(target.to_string())),
+            Ref::Peeled { full_ref_name, .. }
+            | Ref::Direct { full_ref_name, .. }
+            | Ref::Unborn { full_ref_name, .. } => (full_ref_name.to_string(), None),
+        };
+        if name == "HEAD" {
+            head = target;
+        }
+        remote_names.insert(name);
+    }
+    if existing {
+        prune(into, &remote_names)?;
+    }
     if let Some(target) = head.filter(|t| t.starts_with("refs/heads/")) {
         std::fs::write(into.join("HEAD"), format!("ref: {target}\n"))
             .map_err(|e| format!("cannot set HEAD: {e}"))?;
@@ -97,10 +120,37 @@ fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Deletes the fetched refs the remote no longer has (a deleted branch, a
+/// closed pull request's ref), so that a cached clone holds what a fresh
+/// one would.
+fn prune(dir: &Path, remote: &std::collections::HashSet<String>) -> Result<(), String> {
+    let repo = git2::Repository::open_bare(dir)
+        .map_err(|e| format!("cannot open the cached clone: {}", e.message()))?;
+    let names: Vec<String> = repo
+        .references()
+        .map_err(|e| e.message().to_string())?
+        .flatten()
+        .filter_map(|r| r.name().ok().map(str::to_string))
+        .filter(|n| {
+            ["refs/heads/", "refs/tags/", "refs/pr/"]
+                .iter()
+                .any(|p| n.starts_with(p))
+        })
+        .filter(|n| !remote.contains(n))
+        .collect();
+    for name in names {
+        if let Ok(mut r) = repo.find_reference(&name) {
+            r.delete()
+                .map_err(|e| format!("cannot drop the stale ref {name}: {}", e.message()))?;
+        }
+    }
+    Ok(())
+}
+
 /// gix's HTTP backend, on the run's shared client.
 struct HubHttp {
     hub: Arc<Hub>,
-    token: Option<String>,
+    login: Option<(String, String)>,
     /// The first failure, as the HTTP layer words it.
     failure: Arc<Mutex<Option<String>>>,
 }
@@ -111,7 +161,7 @@ struct Exchange {
     hub: Arc<Hub>,
     url: String,
     headers: Vec<(String, String)>,
-    token: Option<String>,
+    login: Option<(String, String)>,
     failure: Arc<Mutex<Option<String>>>,
     /// The body of a POST, as written so far.
     post: Option<Vec<u8>>,
@@ -146,7 +196,7 @@ impl Exchange {
             &self.url,
             &self.headers,
             self.post.as_deref(),
-            self.token.as_deref(),
+            self.login.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
         );
         let fail = |kind, msg: String| {
             let mut slot = self.failure.lock().unwrap_or_else(|p| p.into_inner());
@@ -173,18 +223,28 @@ impl Exchange {
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                let said = resp
-                    .headers()
-                    .get("x-error-message")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
+                let header = |name: &str| {
+                    resp.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let said = header("x-error-message");
+                let code = header("x-error-code").unwrap_or_default();
                 let mut msg = match status {
                     401 | 404 => format!(
                         "{}: not found, or private and not visible with the credentials \
-                         at hand (set HF_TOKEN to a token that can read it)",
+                         at hand (on the Hub, set HF_TOKEN to a token that can read it)",
                         status_text(status)
                     ),
-                    403 => format!("{}: gated, disabled or forbidden", status_text(status)),
+                    403 if code == "GatedRepo" => format!(
+                        "{}: gated: the token must be of an account that accepted the repo's conditions",
+                        status_text(status)
+                    ),
+                    403 if said.as_deref().is_some_and(|m| m.contains("disabled")) => {
+                        format!("{}: the repo is disabled", status_text(status))
+                    }
+                    403 => format!("{}: forbidden", status_text(status)),
                     _ => status_text(status),
                 };
                 if let Some(said) = said {
@@ -220,7 +280,7 @@ impl HubHttp {
             hub: self.hub.clone(),
             url: url.to_string(),
             headers,
-            token: self.token.clone(),
+            login: self.login.clone(),
             failure: self.failure.clone(),
             post,
             answer: Answer::Pending,

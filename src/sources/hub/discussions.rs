@@ -20,14 +20,15 @@ pub struct Summary {
     pub is_pull_request: bool,
 }
 
+/// Discussions a page holds.
+const PAGE: u64 = 50;
+
 #[derive(Deserialize)]
 struct Page {
     #[serde(default)]
     discussions: Vec<ListItem>,
     #[serde(default)]
     count: u64,
-    #[serde(default)]
-    start: u64,
 }
 
 #[derive(Deserialize)]
@@ -43,22 +44,30 @@ pub fn list(hub: &Hub, token: Option<&str>, repo: &RepoRef) -> Result<Vec<Summar
         .endpoint()
         .url(&format!("{}/discussions", api_path(repo)));
     let mut out: Vec<Summary> = Vec::new();
-    for p in 0.. {
+    let mut nums = std::collections::HashSet::new();
+    let mut pages = 1;
+    let mut p = 0;
+    while p < pages {
         let resp = hub.get(&format!("{base}?p={p}"), token)?;
         let page: Page = json_of(&resp)?;
-        let n = page.discussions.len() as u64;
-        out.extend(page.discussions.into_iter().map(|d| Summary {
-            num: d.num,
-            is_pull_request: d.is_pull_request,
-        }));
-        // Another page exists while start + len < count; an empty page ends
-        // it whatever the count says.
-        if n == 0 || page.start + n >= page.count {
+        // Pages of 50 until `count`; a page that adds nothing new ends it
+        // whatever the count says.
+        pages = page.count.div_ceil(PAGE).max(1);
+        let before = out.len();
+        for d in page.discussions {
+            if nums.insert(d.num) {
+                out.push(Summary {
+                    num: d.num,
+                    is_pull_request: d.is_pull_request,
+                });
+            }
+        }
+        if out.len() == before {
             break;
         }
+        p += 1;
     }
     out.sort_by_key(|d| d.num);
-    out.dedup_by_key(|d| d.num);
     Ok(out)
 }
 

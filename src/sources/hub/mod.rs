@@ -11,7 +11,7 @@ pub mod discussions;
 use serde::Deserialize;
 
 use crate::finding::{RepoKind, RepoRef};
-use crate::http::{Hub, HubResponse, status_text};
+use crate::http::{Endpoint, Hub, HubResponse, status_text};
 
 /// Largest listing page asked for (huggingface.js asks for at most 500).
 const LIST_PAGE: usize = 500;
@@ -36,17 +36,34 @@ pub struct HubRepo {
 /// `datasets/NS/NAME`, `spaces/NS/NAME`, `models/NS/NAME`, or a Hub URL of
 /// any of them (`https://huggingface.co/spaces/NS/NAME/blob/main/app.py`
 /// names the Space; anything after the name is ignored).
-pub fn parse_target(text: &str) -> Result<Target, String> {
+/// A URL must name the endpoint's host (or huggingface.co, the Hub
+/// people copy links from, when the endpoint is the default).
+pub fn parse_target(text: &str, endpoint: &Endpoint) -> Result<Target, String> {
     let bad = |why: &str| format!("'{text}': not a Hub owner, repo id or URL: {why}");
     let trimmed = text.trim();
-    let path = match trimmed.split_once("://") {
+    let (host, path) = match trimmed.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") || scheme == "http" => {
             let rest = rest.split(['?', '#']).next().unwrap_or("");
-            rest.split_once('/').map_or("", |(_, p)| p)
+            rest.split_once('/').unwrap_or((rest, ""))
         }
         Some(_) => return Err(bad("only http(s) URLs")),
-        None => trimmed,
+        // `huggingface.co/acme/x`: a URL without its scheme.
+        None => match trimmed.split_once('/') {
+            Some((first, rest)) if first.contains('.') && !first.starts_with('.') => (first, rest),
+            _ => ("", trimmed),
+        },
     };
+    if !host.is_empty() {
+        let host = host.rsplit('@').next().unwrap_or(host).to_ascii_lowercase();
+        let default_hub = endpoint.base() == crate::verify::DEFAULT_ENDPOINT;
+        let aliases = ["www.huggingface.co", "hf.co"];
+        if host != endpoint.authority() && !(default_hub && aliases.contains(&host.as_str())) {
+            return Err(format!(
+                "'{text}': a URL on {host}, but the Hub endpoint is {} (set --hf-endpoint or HF_ENDPOINT)",
+                endpoint.base()
+            ));
+        }
+    }
     let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let kind = match parts.first() {
         Some(&"datasets") => Some(RepoKind::Dataset),
@@ -104,7 +121,13 @@ pub fn list_owner(
         percent_encoding::utf8_percent_encode(owner, percent_encoding::NON_ALPHANUMERIC)
     ));
     let mut repos = Vec::new();
+    let mut fetched = std::collections::HashSet::new();
     loop {
+        if !fetched.insert(url.clone()) {
+            return Err(format!(
+                "{what}: the next page's link points back at a page already read"
+            ));
+        }
         let resp = hub.get(&url, token).map_err(|e| format!("{what}: {e}"))?;
         let items: Vec<Item> = json_of(&resp).map_err(|e| format!("{what}: {e}"))?;
         for item in items {
@@ -198,6 +221,23 @@ mod tests {
         })
     }
 
+    fn parse_target(text: &str) -> Result<Target, String> {
+        super::parse_target(text, &Endpoint::parse("https://huggingface.co").unwrap())
+    }
+
+    #[test]
+    fn urls_must_name_the_endpoint() {
+        let local = Endpoint::parse("http://127.0.0.1:9").unwrap();
+        assert!(super::parse_target("http://127.0.0.1:9/a/b", &local).is_ok());
+        let e = super::parse_target("https://hub.corp/acme/m", &local).unwrap_err();
+        assert!(e.contains("hub.corp"), "{e}");
+        assert_eq!(
+            parse_target("huggingface.co/acme/m"),
+            Ok(repo(RepoKind::Model, "acme/m"))
+        );
+        assert!(parse_target("evil.example/acme/m").is_err());
+    }
+
     #[test]
     fn targets_name_owners_repos_and_urls() {
         assert_eq!(parse_target("acme"), Ok(Target::Owner("acme".into())));
@@ -222,8 +262,9 @@ mod tests {
             parse_target("https://huggingface.co/acme"),
             Ok(Target::Owner("acme".into()))
         );
+        let local = Endpoint::parse("http://127.0.0.1:9").unwrap();
         assert_eq!(
-            parse_target("http://127.0.0.1:9/datasets/a/b.git"),
+            super::parse_target("http://127.0.0.1:9/datasets/a/b.git", &local),
             Ok(repo(RepoKind::Dataset, "a/b"))
         );
     }

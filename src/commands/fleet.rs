@@ -1,0 +1,656 @@
+//! The audit of many repositories (`hfleaks hub`, `hfleaks repos`): the
+//! shard of the list this run covers, `--jobs` repos at a time on shared
+//! clients, each cloned (or fetched into `--cache`, or opened where it is)
+//! and audited like `hfleaks history` (from its recorded tips with
+//! `--state`), its Hub discussions read, and one report of them all in the
+//! list's order whatever order they finish in.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Result, anyhow};
+use git2::{Oid, Repository};
+
+use super::Run;
+use super::history::{self, Limits};
+use crate::cli::FleetArgs;
+use crate::finding::{
+    Finding, Incremental, RepoKind, RepoRef, RepoStats, Report, ScanError, ScanKind, ScanStats,
+};
+use crate::http::Hub;
+use crate::shard::{self, Shard};
+use crate::sources::hub::clone::clone_bare;
+use crate::state::{RepoState, State};
+use crate::ui::{self, Progress};
+
+/// Clone attempts for a repo whose transfer was cut off.
+const CLONE_ATTEMPTS: usize = 3;
+/// The environment variable a shard index is read from after
+/// `JOB_COMPLETION_INDEX` (0-based; e.g. a GitHub Actions matrix value).
+pub const SHARD_INDEX_ENV: &str = "HFLEAKS_SHARD_INDEX";
+/// The environment variable the shard count is read from.
+pub const SHARD_COUNT_ENV: &str = "HFLEAKS_SHARD_COUNT";
+/// Kubernetes' index of an Indexed Job's pod (0-based).
+pub const K8S_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
+
+/// One repository to audit.
+pub struct Unit {
+    pub repo: RepoRef,
+    /// Listed as private.
+    pub private: bool,
+    pub source: Source,
+}
+
+/// Where a unit's git history comes from.
+pub enum Source {
+    /// Cloned over HTTP with `client`, sending `login` (HTTP Basic) to its
+    /// endpoint only.
+    Remote {
+        url: String,
+        client: Arc<Hub>,
+        login: Option<(String, String)>,
+    },
+    /// A repository on this machine, opened where it is.
+    Local(PathBuf),
+}
+
+/// What a kind of fleet adds to each repo's git audit: its discussions,
+/// the links of its findings.
+pub trait Extras: Sync {
+    /// Each finding's `url`, `pull_request` and the like.
+    fn decorate(&self, _unit: &Unit, _findings: &mut [Finding], _git: &Repository) {}
+
+    /// The findings outside git (Hub discussions), how many discussions
+    /// were read, and their record for the state; `previous` is the
+    /// earlier record, if any (then findings are marked `new`).
+    fn outside_git(&self, _run: &Run, _unit: &Unit, _previous: Option<&RepoState>) -> Outside {
+        Outside::default()
+    }
+}
+
+/// What [`Extras::outside_git`] gives.
+#[derive(Default)]
+pub struct Outside {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    pub discussions: u64,
+    pub record: BTreeMap<u64, BTreeMap<String, String>>,
+    /// Why that part failed as a whole.
+    pub failure: Option<String>,
+}
+
+/// How the fleet runs.
+pub struct Options {
+    pub limits: Limits,
+    pub jobs: usize,
+    pub cache: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+    pub shard: Option<Shard>,
+}
+
+/// The shard of `--shard`, `--shard-index`/`--shard-count`, or the
+/// environment (`JOB_COMPLETION_INDEX` or `HFLEAKS_SHARD_INDEX`, with
+/// `HFLEAKS_SHARD_COUNT`); `None` when no count is given.
+pub fn resolve_shard(args: &FleetArgs) -> Result<Option<Shard>> {
+    resolve_shard_with(args, |k| std::env::var(k).ok())
+}
+
+fn resolve_shard_with(
+    args: &FleetArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Shard>> {
+    if let Some(text) = &args.shard {
+        return Shard::parse(text).map(Some).map_err(anyhow::Error::msg);
+    }
+    let number = |name: &str, v: String| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| anyhow!("{name}={v:?}: not a number"))
+    };
+    let count = match (args.shard_count, env(SHARD_COUNT_ENV)) {
+        (Some(n), _) => n,
+        (None, Some(v)) if !v.trim().is_empty() => number(SHARD_COUNT_ENV, v)?,
+        _ => {
+            if args.shard_index.is_some() {
+                anyhow::bail!(
+                    "--shard-index needs a shard count (--shard-count or {SHARD_COUNT_ENV})"
+                );
+            }
+            return Ok(None);
+        }
+    };
+    let index = match args.shard_index {
+        Some(i) => i,
+        None => {
+            let (name, v) = [K8S_INDEX_ENV, SHARD_INDEX_ENV]
+                .iter()
+                .find_map(|k| env(k).filter(|v| !v.trim().is_empty()).map(|v| (*k, v)))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "a shard count of {count} needs a shard index (--shard-index, \
+                         {K8S_INDEX_ENV} or {SHARD_INDEX_ENV})"
+                    )
+                })?;
+            number(name, v)?
+        }
+    };
+    Shard::from_index(index, count)
+        .map(Some)
+        .map_err(anyhow::Error::msg)
+}
+
+/// Audits `units` (the whole list, before sharding) and writes the report
+/// and the state: the one entry point of `hub` and `repos`.
+pub fn audit(
+    run: Run,
+    kind: ScanKind,
+    root: String,
+    units: Vec<Unit>,
+    options: &Options,
+    extras: &dyn Extras,
+    finish: impl FnOnce(&mut Report),
+) -> Result<i32> {
+    let ids: Vec<String> = units.iter().map(|u| u.repo.display()).collect();
+    let listing = shard::listing(&ids);
+    let units: Vec<Unit> = match options.shard {
+        Some(s) => units
+            .into_iter()
+            .filter(|u| s.holds(&u.repo.display()))
+            .collect(),
+        None => units,
+    };
+    let digest = run.rules_digest();
+    let mut state = match &options.state {
+        Some(path) => {
+            let loaded = State::load(path, kind).map_err(|e| anyhow!(e))?;
+            Some(match loaded {
+                Some(s) if s.rules_sha256 == digest => s,
+                Some(_) => {
+                    ui::note(format!(
+                        "{}: recorded with other rules: auditing everything again",
+                        path.display()
+                    ));
+                    State::new(kind, digest.clone())
+                }
+                None => State::new(kind, digest.clone()),
+            })
+        }
+        None => None,
+    };
+    match options.shard {
+        Some(s) => ui::info(format!(
+            "auditing shard {}: {} of {}",
+            s.label(),
+            ui::plural(units.len() as u64, "repo"),
+            listing.count
+        )),
+        None => ui::info(format!(
+            "auditing {}",
+            ui::plural(units.len() as u64, "repo")
+        )),
+    }
+    let audits = audit_all(&run, &units, options, extras, state.as_ref());
+    let mut report = merge(&audits, kind);
+    report.scan.root = root;
+    report.scan.listing = Some(listing);
+    report.scan.shard = options.shard.map(|s| s.label());
+    report.scan.rules_sha256 = Some(digest);
+    finish(&mut report);
+    let filters = run.filters(&[])?;
+    if state.is_some() {
+        report.findings.retain(|f| filters.keep(f));
+        let new = report
+            .findings
+            .iter()
+            .filter(|f| f.new == Some(true))
+            .count() as u64;
+        report.scan.incremental = Some(Incremental {
+            full: audits.iter().filter(|a| !a.incremental).count() as u64,
+            from_state: audits.iter().filter(|a| a.incremental).count() as u64,
+            carried: report.findings.len() as u64 - new,
+            new,
+        });
+    }
+    let (code, written) = run.finish_report(report, &filters)?;
+    if let (Some(state), Some(path)) = (state.as_mut(), &options.state) {
+        for (unit, audit) in units.iter().zip(&audits) {
+            // A repo that failed keeps its earlier record.
+            let Some(tips) = &audit.tips else { continue };
+            let findings = written
+                .findings
+                .iter()
+                .filter(|f| f.repo.as_ref() == Some(&unit.repo))
+                .cloned()
+                .collect::<Vec<_>>();
+            state.repos.insert(
+                unit.repo.display(),
+                RepoState {
+                    tips: tips.clone(),
+                    discussions: audit.discussions.clone(),
+                    findings: history::for_state(&findings),
+                },
+            );
+        }
+        state.save(path).map_err(|e| anyhow!(e))?;
+    }
+    Ok(code)
+}
+
+/// What auditing one repo gave.
+struct RepoAudit {
+    stats: RepoStats,
+    findings: Vec<Finding>,
+    errors: Vec<ScanError>,
+    bytes: u64,
+    skipped: u64,
+    /// The tips audited (`None`: the git part failed).
+    tips: Option<BTreeMap<String, String>>,
+    discussions: BTreeMap<u64, BTreeMap<String, String>>,
+    incremental: bool,
+}
+
+/// Audits `units`, `options.jobs` at a time; the results in `units`' order.
+fn audit_all(
+    run: &Run,
+    units: &[Unit],
+    options: &Options,
+    extras: &dyn Extras,
+    state: Option<&State>,
+) -> Vec<RepoAudit> {
+    let progress = Progress::over_inputs(units.len() as u64, "repos");
+    let next = AtomicUsize::new(0);
+    let found = AtomicU64::new(0);
+    let results: Mutex<Vec<Option<RepoAudit>>> =
+        Mutex::new((0..units.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..options.jobs.min(units.len()).max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(unit) = units.get(i) else { break };
+                    progress.say(&format!(
+                        "{}, {} so far",
+                        unit.repo.display(),
+                        ui::plural(found.load(Ordering::Relaxed), "finding")
+                    ));
+                    let previous = state.and_then(|s| s.repos.get(&unit.repo.display()));
+                    let audit = audit_unit(run, unit, options, extras, state.is_some(), previous);
+                    found.fetch_add(audit.findings.len() as u64, Ordering::Relaxed);
+                    progress.step();
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(audit);
+                }
+            });
+        }
+    });
+    progress.finish_inputs();
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// One repo: its history, then what lies outside git. A part that fails
+/// is an error naming the repo; the other part is still audited.
+fn audit_unit(
+    run: &Run,
+    unit: &Unit,
+    options: &Options,
+    extras: &dyn Extras,
+    stateful: bool,
+    previous: Option<&RepoState>,
+) -> RepoAudit {
+    let name = unit.repo.display();
+    let mut audit = RepoAudit {
+        stats: RepoStats {
+            kind: Some(unit.repo.kind),
+            id: unit.repo.id.clone(),
+            private: unit.private,
+            ..RepoStats::default()
+        },
+        findings: Vec::new(),
+        errors: Vec::new(),
+        bytes: 0,
+        skipped: 0,
+        tips: None,
+        discussions: BTreeMap::new(),
+        incremental: false,
+    };
+    let mut problems = Vec::new();
+    // The git part sees only the earlier git findings.
+    let git_previous = previous.map(|p| RepoState {
+        findings: p
+            .findings
+            .iter()
+            .filter(|f| f.discussion.is_none())
+            .cloned()
+            .collect(),
+        ..p.clone()
+    });
+    match git_audit(run, unit, options, extras, stateful, git_previous.as_ref()) {
+        Ok(done) => {
+            let report = done.report;
+            audit.stats.commits = report.scan.commits;
+            audit.stats.blobs = report.scan.blobs;
+            audit.bytes = report.scan.bytes;
+            audit.skipped = report.scan.skipped;
+            audit.findings = report.findings;
+            audit
+                .errors
+                .extend(report.errors.into_iter().map(|e| ScanError {
+                    path: format!("{name}: {}", e.path),
+                    message: e.message,
+                }));
+            audit.tips = Some(done.tips);
+            audit.incremental = done.incremental;
+        }
+        Err(e) => problems.push(e),
+    }
+    // With a state, a repo seen for the first time has an empty record.
+    let first_time = RepoState::default();
+    let record = stateful.then(|| previous.unwrap_or(&first_time));
+    let outside = extras.outside_git(run, unit, record);
+    audit.stats.discussions = outside.discussions;
+    audit.findings.extend(outside.findings);
+    audit.errors.extend(outside.errors);
+    audit.discussions = outside.record;
+    problems.extend(outside.failure);
+    for p in &problems {
+        let e = ScanError::new(name.clone(), p.clone());
+        ui::error(&e);
+        audit.errors.push(e);
+    }
+    if !problems.is_empty() {
+        audit.stats.error = Some(problems.join("; "));
+    }
+    audit.stats.findings = audit.findings.len() as u64;
+    audit
+}
+
+/// The repo cloned (into a temporary directory deleted on return, or into
+/// the cache), or opened where it is, and audited like `hfleaks history`.
+fn git_audit(
+    run: &Run,
+    unit: &Unit,
+    options: &Options,
+    extras: &dyn Extras,
+    stateful: bool,
+    previous: Option<&RepoState>,
+) -> Result<history::Audited, String> {
+    let (_temp, path) = match &unit.source {
+        Source::Local(path) => (None, path.clone()),
+        Source::Remote { url, client, login } => {
+            let login = login.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+            match &options.cache {
+                Some(cache) => {
+                    let dir = cache_dir(cache, &unit.repo);
+                    fetch_cached(client, login, url, &dir)?;
+                    (None, dir)
+                }
+                None => {
+                    let dir = clone_with_retries(client, login, url)?;
+                    let path = dir.path().to_path_buf();
+                    (Some(dir), path)
+                }
+            }
+        }
+    };
+    // The repo's own `.hfleaksignore` is not honoured: the people an audit
+    // checks must not be able to hide from it (the run's --ignore-file and
+    // --baseline apply to every repo).
+    let git = crate::sources::git::open(&path)?;
+    let name = unit.repo.display();
+    let mut done = if stateful {
+        history::audit_with_state(&git, run, &options.limits, previous, &name)
+            .map_err(|e| e.to_string())?
+    } else {
+        let report = history::full_audit(&git, run, &options.limits).map_err(|e| e.to_string())?;
+        history::Audited {
+            report,
+            tips: history::ref_tips(&git),
+            incremental: false,
+        }
+    };
+    for f in &mut done.report.findings {
+        f.repo = Some(unit.repo.clone());
+    }
+    extras.decorate(unit, &mut done.report.findings, &git);
+    Ok(done)
+}
+
+/// Where `--cache` keeps a repo's clone: `DIR/hub/{kind}s/NS/NAME.git`, or
+/// `DIR/git/HOST/PATH.git` for a URL (credentials never in the name).
+fn cache_dir(cache: &Path, repo: &RepoRef) -> PathBuf {
+    let safe = |s: &str| -> String {
+        s.split('/')
+            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+            .map(|p| {
+                p.chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    match repo.kind {
+        RepoKind::Git => {
+            let rest = repo
+                .id
+                .split_once("://")
+                .map_or(repo.id.as_str(), |(_, r)| r);
+            cache
+                .join("git")
+                .join(format!("{}.git", safe(rest.trim_end_matches(".git"))))
+        }
+        kind => cache
+            .join("hub")
+            .join(kind.plural())
+            .join(format!("{}.git", safe(&repo.id))),
+    }
+}
+
+/// A cached clone brought up to date (cloned the first time). A cache
+/// directory that is not a clone is an error naming it.
+fn fetch_cached(
+    client: &Arc<Hub>,
+    login: Option<(&str, &str)>,
+    url: &str,
+    dir: &Path,
+) -> Result<(), String> {
+    let fresh = !dir.exists();
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("{}: cannot create the cache: {e}", dir.display()))?;
+    if !fresh
+        && !dir.join("HEAD").is_file()
+        && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+    {
+        return Err(format!("{}: in the cache, but not a clone", dir.display()));
+    }
+    let mut last = String::new();
+    for _ in 0..CLONE_ATTEMPTS {
+        match clone_bare(client, login, url, dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.contains("cut off") => last = e,
+            Err(e) => {
+                if fresh {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                return Err(e);
+            }
+        }
+    }
+    if fresh {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Err(format!("{last} ({CLONE_ATTEMPTS} attempts)"))
+}
+
+/// A fresh clone, tried again when the transfer was cut off.
+fn clone_with_retries(
+    client: &Arc<Hub>,
+    login: Option<(&str, &str)>,
+    url: &str,
+) -> Result<tempfile::TempDir, String> {
+    let mut last = String::new();
+    for _ in 0..CLONE_ATTEMPTS {
+        let dir = tempfile::Builder::new()
+            .prefix("hfleaks-clone-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        match clone_bare(client, login, url, dir.path()) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.contains("cut off") => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(format!("{last} ({CLONE_ATTEMPTS} attempts)"))
+}
+
+/// The repo's pull-request refs, and its branches and tags.
+pub struct PullRequestRefs {
+    /// `(N, tip)` of every `refs/pr/N`, by N.
+    prs: Vec<(u64, Oid)>,
+    /// Tips of branches and tags.
+    others: Vec<Oid>,
+}
+
+impl PullRequestRefs {
+    pub fn read(git: &Repository) -> PullRequestRefs {
+        let mut prs = Vec::new();
+        let mut others = Vec::new();
+        if let Ok(refs) = git.references() {
+            for r in refs.flatten() {
+                let Some(tip) = r.peel_to_commit().ok().map(|c| c.id()) else {
+                    continue;
+                };
+                match r.name().ok().and_then(|n| n.strip_prefix("refs/pr/")) {
+                    Some(n) => prs.extend(n.parse::<u64>().ok().map(|n| (n, tip))),
+                    None => others.push(tip),
+                }
+            }
+        }
+        prs.sort();
+        PullRequestRefs { prs, others }
+    }
+
+    /// The pull request whose ref reaches `commit` when no branch or tag
+    /// does (the lowest number if several do).
+    pub fn only_on(&self, git: &Repository, commit: Oid) -> Option<u64> {
+        let reaches =
+            |tip: Oid| tip == commit || git.graph_descendant_of(tip, commit).unwrap_or(false);
+        if self.prs.is_empty() || self.others.iter().any(|&t| reaches(t)) {
+            return None;
+        }
+        self.prs.iter().find(|(_, t)| reaches(*t)).map(|(n, _)| *n)
+    }
+}
+
+/// One report of every repo's audit.
+fn merge(audits: &[RepoAudit], kind: ScanKind) -> Report {
+    let mut scan = ScanStats {
+        kind,
+        ..ScanStats::default()
+    };
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    for a in audits {
+        scan.commits += a.stats.commits;
+        scan.blobs += a.stats.blobs;
+        scan.discussions += a.stats.discussions;
+        scan.bytes += a.bytes;
+        scan.skipped += a.skipped;
+        if seen.insert((a.stats.kind, a.stats.id.clone())) {
+            scan.repos.push(a.stats.clone());
+        }
+        findings.extend(a.findings.iter().cloned());
+        errors.extend(a.errors.iter().cloned());
+    }
+    Report {
+        scan,
+        findings,
+        errors,
+        ..Report::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn fleet(argv: &[&str]) -> FleetArgs {
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            f: FleetArgs,
+        }
+        let mut all = vec!["t"];
+        all.extend(argv);
+        T::parse_from(all).f
+    }
+
+    #[test]
+    fn the_shard_comes_from_flags_then_the_environment() {
+        let none = |_: &str| None;
+        assert_eq!(resolve_shard_with(&fleet(&[]), none).unwrap(), None);
+        assert_eq!(
+            resolve_shard_with(&fleet(&["--shard", "2/4"]), none).unwrap(),
+            Some(Shard { index: 1, count: 4 })
+        );
+        assert_eq!(
+            resolve_shard_with(&fleet(&["--shard-index", "3", "--shard-count", "4"]), none)
+                .unwrap(),
+            Some(Shard { index: 3, count: 4 })
+        );
+        let k8s = |k: &str| (k == K8S_INDEX_ENV).then(|| "5".to_string());
+        assert_eq!(
+            resolve_shard_with(&fleet(&["--shard-count", "16"]), k8s).unwrap(),
+            Some(Shard {
+                index: 5,
+                count: 16
+            })
+        );
+        let gha = |k: &str| match k {
+            SHARD_INDEX_ENV => Some("0".to_string()),
+            SHARD_COUNT_ENV => Some("2".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            resolve_shard_with(&fleet(&[]), gha).unwrap(),
+            Some(Shard { index: 0, count: 2 })
+        );
+        assert!(resolve_shard_with(&fleet(&["--shard-count", "4"]), none).is_err());
+        assert!(resolve_shard_with(&fleet(&["--shard-index", "1"]), none).is_err());
+        assert!(
+            resolve_shard_with(&fleet(&["--shard-index", "4", "--shard-count", "4"]), none)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn cache_directories_hold_no_credentials_or_escapes() {
+        let c = Path::new("/c");
+        let r = |kind, id: &str| RepoRef {
+            kind,
+            id: id.into(),
+        };
+        assert_eq!(
+            cache_dir(c, &r(RepoKind::Dataset, "acme/corpus")),
+            Path::new("/c/hub/datasets/acme/corpus.git")
+        );
+        assert_eq!(
+            cache_dir(c, &r(RepoKind::Git, "https://git.example/a/../b.git")),
+            Path::new("/c/git/git.example/a/b.git")
+        );
+    }
+}
