@@ -14,6 +14,8 @@
 #   HUB_BIG=N HUB_BIG_COMMITS=N   repos with a long history, and its length (default 6 and 3000)
 #   BENCH_SEED=N            generator seed (default 20241201)
 #   BENCH_INSTALL_PEERS=0   do not pip-install Betterleaks
+#   HUB_SHARDS=N            also time the organization as N shards run one after another
+#                           against one run, and their merge (default 4; 0 to skip)
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -59,3 +61,7 @@ else
 fi
 log "git:         $(git --version)"
 python3 "$BENCH_SRC/hub_runner.py" "${ARGS[@]}"
+if [[ "${HUB_SHARDS:-4}" != 0 ]]; then
+  python3 "$BENCH_SRC/hub_runner.py" --org-dir "$ORG_DIR" --hfleaks "$bin" --jobs "$JOBS" --runs "$RUNS" \
+    --shards "${HUB_SHARDS:-4}" --json "$BENCH_DIR/hub-shards.json"
+fi

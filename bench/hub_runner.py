@@ -178,6 +178,69 @@ def hfleaks_hub(hfleaks, endpoint, jobs, out, extra):
     return {"exit": code, "errors": errors, "ru_maxrss": maxrss}, found
 
 
+def canonical(path):
+    """A report's findings, repos and errors in a stable order (the
+    duration and shard label left out), for comparing a merge with the
+    unsharded run."""
+    with open(path) as f:
+        doc = json.load(f)
+    doc["scan"].pop("duration_ms", None)
+    doc["scan"].pop("shard", None)
+    for key in ("findings", "errors", "remediation"):
+        doc[key] = sorted(doc.get(key, []), key=lambda x: json.dumps(x, sort_keys=True))
+    doc["scan"]["repos"] = sorted(doc["scan"].get("repos", []), key=lambda x: json.dumps(x, sort_keys=True))
+    return doc
+
+
+def shard_bench(args, endpoint, work):
+    """The organization as 1 shard and as N shards run one after another,
+    and the merge of the N reports."""
+    n = args.shards
+    one_out = os.path.join(work, "one.json")
+    shard_outs = [os.path.join(work, f"shard-{k}.json") for k in range(1, n + 1)]
+    merged_out = os.path.join(work, "merged.json")
+    env = dict(os.environ)
+    env.pop("HF_TOKEN", None)
+    common = ["--hf-endpoint", endpoint, "--jobs", str(args.jobs), "--no-progress", "--quiet"]
+
+    def timed(cmd):
+        start = time.perf_counter()
+        code, _ = run(cmd, env=env, stderr=None)
+        if code not in (0, 1):
+            sys.exit(f"{' '.join(cmd)}: exit {code}")
+        return time.perf_counter() - start
+
+    one_t, sharded_t, per_shard, merge_t = [], [], [], []
+    for r in range(args.runs + 1):  # the first round warms up
+        order = ["one", "sharded"] if r % 2 == 0 else ["sharded", "one"]
+        for what in order:
+            if what == "one":
+                t = timed([args.hfleaks, "hub", ORG, *common, "-o", one_out])
+                if r:
+                    one_t.append(t)
+            else:
+                times = [timed([args.hfleaks, "hub", ORG, "--shard", f"{k}/{n}", *common, "-o", out])
+                         for k, out in enumerate(shard_outs, 1)]
+                if r:
+                    sharded_t.append(sum(times))
+                    per_shard.append(times)
+        t = timed([args.hfleaks, "merge", *shard_outs, "--no-progress", "--quiet", "-o", merged_out])
+        if r:
+            merge_t.append(t)
+    same = canonical(merged_out) == canonical(one_out)
+    one_m, sh_m, merge_m = statistics.median(one_t), statistics.median(sharded_t), statistics.median(merge_t)
+    print(f"\n{n} shards run one after another vs one run, --jobs {args.jobs}, {args.runs} runs (medians)\n")
+    print("| run | wall (s) | vs one run |")
+    print("| --- | ---: | ---: |")
+    print(f"| 1 shard (the whole organization) | {one_m:.2f} | 1.00× |")
+    print(f"| {n} shards, sum | {sh_m:.2f} | {sh_m / one_m:.2f}× |")
+    for k in range(n):
+        print(f"| shard {k + 1}/{n} | {statistics.median(t[k] for t in per_shard):.2f} | |")
+    print(f"| merge of the {n} reports | {merge_m:.3f} | |")
+    print(f"\nmerged report equal to the unsharded one (findings, repos, errors, incidents): {same}")
+    return {"one": one_t, "sharded": sharded_t, "merge": merge_t, "equal": same}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--org-dir", required=True)
@@ -186,6 +249,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json")
+    ap.add_argument("--shards", type=int, default=0,
+                    help="only measure sharding: the org as 1 shard vs N shards in a row, and the merge")
     args = ap.parse_args()
 
     with open(os.path.join(args.org_dir, "hub.json")) as f:
@@ -206,6 +271,18 @@ def main():
     urls = repo_urls(endpoint, config)
     work = tempfile.mkdtemp(prefix="hfleaks-hub-bench-")
     out = os.path.join(work, "hfleaks.json")
+
+    if args.shards:
+        try:
+            result = shard_bench(args, endpoint, work)
+        finally:
+            server.stdin.close()
+            server.wait()
+            shutil.rmtree(work, ignore_errors=True)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=1)
+        return
 
     tools = [
         ("clone-floor", lambda: clone_floor(urls, args.jobs, work)),

@@ -36,6 +36,10 @@ pub struct State {
 pub struct RepoState {
     /// Ref name → commit id, as audited.
     pub tips: BTreeMap<String, String>,
+    /// Every commit audited (reachable from `tips`): 40-hex ids, sorted and
+    /// concatenated. A later run walks new commits down to these.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub commits: String,
     /// Discussion number → event id → digest of that event's texts (`""`:
     /// the title).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -112,6 +116,23 @@ impl State {
             .map_err(|e| format!("{shown}: cannot write the state: {}", e.error))?;
         Ok(())
     }
+}
+
+/// `commits` as a state keeps them: sorted 40-hex ids, concatenated.
+pub fn format_commits(commits: &[git2::Oid]) -> String {
+    let mut ids: Vec<String> = commits.iter().map(|c| c.to_string()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.concat()
+}
+
+/// The commits of [`format_commits`]' text (what does not parse is left out).
+pub fn parse_commits(text: &str) -> std::collections::HashSet<git2::Oid> {
+    text.as_bytes()
+        .chunks(40)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .filter_map(|c| git2::Oid::from_str(c).ok())
+        .collect()
 }
 
 fn kind_name(kind: ScanKind) -> String {

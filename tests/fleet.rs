@@ -863,3 +863,35 @@ fn hub_state_with_cache_fetches_and_scans_only_a_new_commit_and_a_new_comment() 
     assert!(!posts.is_empty());
     assert_eq!(second["scan"]["incremental"]["new"], 2);
 }
+
+#[test]
+fn history_state_reads_a_merged_side_branch_once_and_nothing_older() {
+    let repo = repo_with_history();
+    let keep = tempfile::tempdir().unwrap();
+    let state = keep.path().join("audit.state");
+    history_json(repo.path(), &state);
+    // A branch from an old commit, merged back: its commit and the merge
+    // are new; the old commits below it are not.
+    git(repo.path(), &["checkout", "-q", "-b", "side", "HEAD~4"]);
+    let side_token = fake_token(1701);
+    common::write(
+        repo.path(),
+        "side.py",
+        format!("S = '{side_token}'\n").as_bytes(),
+    );
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "side work"]);
+    git(repo.path(), &["checkout", "-q", "main"]);
+    git(
+        repo.path(),
+        &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
+    );
+    let (_, v, _) = history_json(repo.path(), &state);
+    assert_eq!(v["scan"]["commits"], 2, "the side commit and the merge");
+    assert_eq!(v["scan"]["blobs"], 1);
+    let f = one(&v, &side_token);
+    assert_eq!(f["new"], true);
+    assert_eq!(f["commit"]["summary"], "side work");
+    assert_eq!(f["at_head"], true);
+    assert_eq!(one(&v, &fake_token(1501))["new"], false);
+}

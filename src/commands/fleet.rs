@@ -228,6 +228,7 @@ pub fn audit(
                 unit.repo.display(),
                 RepoState {
                     tips: tips.clone(),
+                    commits: crate::state::format_commits(&audit.commits),
                     discussions: audit.discussions.clone(),
                     findings: history::for_state(&findings),
                 },
@@ -245,8 +246,9 @@ struct RepoAudit {
     errors: Vec<ScanError>,
     bytes: u64,
     skipped: u64,
-    /// The tips audited (`None`: the git part failed).
+    /// The tips audited (`None`: the git part failed), and every commit.
     tips: Option<BTreeMap<String, String>>,
+    commits: Vec<Oid>,
     discussions: BTreeMap<u64, BTreeMap<String, String>>,
     incremental: bool,
 }
@@ -316,6 +318,7 @@ fn audit_unit(
         bytes: 0,
         skipped: 0,
         tips: None,
+        commits: Vec::new(),
         discussions: BTreeMap::new(),
         incremental: false,
     };
@@ -345,6 +348,7 @@ fn audit_unit(
                     message: e.message,
                 }));
             audit.tips = Some(done.tips);
+            audit.commits = done.commits;
             audit.incremental = done.incremental;
         }
         Err(e) => problems.push(e),
@@ -411,6 +415,7 @@ fn git_audit(
         history::Audited {
             report,
             tips: history::ref_tips(&git),
+            commits: Vec::new(),
             incremental: false,
         }
     };

@@ -82,16 +82,24 @@ fn stateful(
     let audited = audit_with_state(&repo, &run, limits, state.repos.get(&key), &root)?;
     let mut report = audited.report;
     report.scan.root = root;
+    report.findings.retain(|f| filters.keep(f));
+    let new = report
+        .findings
+        .iter()
+        .filter(|f| f.new == Some(true))
+        .count() as u64;
     report.scan.incremental = Some(Incremental {
         full: u64::from(!audited.incremental),
         from_state: u64::from(audited.incremental),
-        ..Incremental::default()
+        carried: report.findings.len() as u64 - new,
+        new,
     });
     let (code, written) = run.finish_report(report, filters)?;
     state.repos.insert(
         key,
         RepoState {
             tips: audited.tips,
+            commits: crate::state::format_commits(&audited.commits),
             discussions: Default::default(),
             findings: for_state(&written.findings),
         },
@@ -166,6 +174,11 @@ pub(super) fn repo_root(repo: &Repository) -> String {
 /// come), walk the commits, enumerate the blobs, read the rest one by
 /// one, then attribute each finding to its commits.
 pub(super) fn full_audit(repo: &Repository, run: &Run, limits: &Limits) -> Result<Report> {
+    full_audit_listing(repo, run, limits).map(|(report, _)| report)
+}
+
+/// [`full_audit`], and every commit it walked.
+fn full_audit_listing(repo: &Repository, run: &Run, limits: &Limits) -> Result<(Report, Vec<Oid>)> {
     let mut t = Instant::now();
     let mut errors = Vec::new();
     let tips = git::tips(repo, &mut errors).map_err(|e| anyhow!(e))?;
@@ -201,12 +214,8 @@ pub(super) fn full_audit(repo: &Repository, run: &Run, limits: &Limits) -> Resul
     if limits.messages {
         findings.extend(message_findings(repo, run, &en.commits));
     }
-    Ok(history_report(
-        en.commits.len(),
-        &stats,
-        findings,
-        all_errors,
-    ))
+    let report = history_report(en.commits.len(), &stats, findings, all_errors);
+    Ok((report, en.commits))
 }
 
 /// Step 1: every pack decoded once, its blobs matched as they come.
@@ -496,38 +505,74 @@ pub(super) fn audit_with_state(
     previous: Option<&RepoState>,
     name: &str,
 ) -> Result<Audited> {
+    let mut t = Instant::now();
     let tips = ref_tips(repo);
+    ui::timing("read refs", &mut t);
     let Some(prev) = previous else {
-        let report = mark_new(full_audit(repo, run, limits)?, &[]);
-        return Ok(Audited::new(report, tips, false));
+        let (report, commits) = full_audit_listing(repo, run, limits)?;
+        return Ok(Audited::new(mark_new(report, &[]), tips, commits, false));
     };
-    let recorded: Vec<Oid> = prev
+    let recorded: Vec<(&String, Oid)> = prev
         .tips
-        .values()
-        .filter_map(|t| Oid::from_str(t).ok())
+        .iter()
+        .filter_map(|(name, t)| Oid::from_str(t).ok().map(|t| (name, t)))
         .collect();
     let current: Vec<Oid> = tips
         .values()
         .filter_map(|t| Oid::from_str(t).ok())
         .collect();
-    let reachable = |t: Oid| {
-        current
-            .iter()
-            .any(|&c| c == t || repo.graph_descendant_of(c, t).unwrap_or(false))
+    let unchanged: std::collections::HashSet<Oid> = current.iter().copied().collect();
+    let descends = |c: Oid, t: Oid| repo.graph_descendant_of(c, t).unwrap_or(false);
+    // Cheapest first: a tip that is still a tip, then the same ref moved
+    // forward, and only then any ref that may have taken it in.
+    let reachable = |name: &str, t: Oid| {
+        unchanged.contains(&t)
+            || tips
+                .get(name)
+                .and_then(|c| Oid::from_str(c).ok())
+                .is_some_and(|c| descends(c, t))
+            || current.iter().any(|&c| descends(c, t))
     };
-    if let Some(lost) = recorded.iter().find(|&&t| !reachable(t)) {
+    let lost = recorded
+        .iter()
+        .find(|(name, t)| !reachable(name, *t))
+        .map(|(_, t)| *t);
+    let recorded: Vec<Oid> = recorded.iter().map(|(_, t)| *t).collect();
+    if let Some(lost) = lost {
         ui::note(format!(
             "{name}: the recorded tip {} is no longer reachable (history was rewritten, or a ref \
              deleted): auditing the whole history again",
             crate::finding::short_id(&lost.to_string())
         ));
-        let report = mark_new(full_audit(repo, run, limits)?, &prev.findings);
-        return Ok(Audited::new(report, tips, false));
+        let (report, commits) = full_audit_listing(repo, run, limits)?;
+        return Ok(Audited::new(
+            mark_new(report, &prev.findings),
+            tips,
+            commits,
+            false,
+        ));
     }
-    let commits = new_commits(repo, &current, &recorded).map_err(|e| anyhow!(e))?;
+    ui::timing("check the recorded tips", &mut t);
+    // Tips that did not move add nothing; only the others are walked, down
+    // to the commits audited already.
+    let was: std::collections::HashSet<Oid> = recorded.iter().copied().collect();
+    let moved: Vec<Oid> = current
+        .iter()
+        .copied()
+        .filter(|c| !was.contains(c))
+        .collect();
+    let mut audited = crate::state::parse_commits(&prev.commits);
+    let commits = match audited.is_empty() {
+        false => new_commits_past(repo, &moved, &audited),
+        true => new_commits(repo, &moved, &recorded),
+    }
+    .map_err(|e| anyhow!(e))?;
+    audited.extend(commits.iter().copied());
+    ui::timing("walk the new commits", &mut t);
     let changes = git::changes(repo, &commits).map_err(|e| anyhow!(e))?;
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
     let mut report = commits_audit(repo, run, &commits, &changes, head.as_ref(), limits)?;
+    ui::timing("read and match the new blobs", &mut t);
     for f in &mut report.findings {
         f.new = Some(true);
     }
@@ -537,25 +582,76 @@ pub(super) fn audit_with_state(
         update_exposure(repo, run, f, head.as_ref(), &changes);
     }
     report.findings.splice(0..0, carried);
-    Ok(Audited::new(report, tips, true))
+    ui::timing("bring earlier findings up to date", &mut t);
+    Ok(Audited::new(
+        report,
+        tips,
+        audited.into_iter().collect(),
+        true,
+    ))
 }
 
 /// An audit and the record to keep of it.
 pub(super) struct Audited {
     pub report: Report,
     pub tips: BTreeMap<String, String>,
+    /// Every commit audited so far (reachable from `tips`).
+    pub commits: Vec<Oid>,
     /// Whether only what was new since the record was read.
     pub incremental: bool,
 }
 
 impl Audited {
-    fn new(report: Report, tips: BTreeMap<String, String>, incremental: bool) -> Audited {
+    fn new(
+        report: Report,
+        tips: BTreeMap<String, String>,
+        commits: Vec<Oid>,
+        incremental: bool,
+    ) -> Audited {
         Audited {
             report,
             tips,
+            commits,
             incremental,
         }
     }
+}
+
+/// The commits reachable from `tips` that are not in `audited` (every
+/// commit reachable from the recorded tips), oldest first: a walk from the
+/// tips that stops at audited commits, so its cost is the new commits'.
+fn new_commits_past(
+    repo: &Repository,
+    tips: &[Oid],
+    audited: &std::collections::HashSet<Oid>,
+) -> Result<Vec<Oid>, String> {
+    let parents = |id: Oid| -> Result<Vec<Oid>, String> {
+        repo.find_commit(id)
+            .map(|c| c.parent_ids().collect())
+            .map_err(|e| format!("commit {id}: {}", e.message()))
+    };
+    // Depth-first, parents before children (post-order), without recursion.
+    let mut order = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for &tip in tips {
+        if audited.contains(&tip) || !seen.insert(tip) {
+            continue;
+        }
+        let mut stack = vec![(tip, parents(tip)?, 0usize)];
+        while let Some((id, ps, next)) = stack.last_mut() {
+            if let Some(&p) = ps.get(*next) {
+                *next += 1;
+                if !audited.contains(&p) && seen.insert(p) {
+                    let pp = parents(p)?;
+                    stack.push((p, pp, 0));
+                }
+            } else {
+                order.push(*id);
+                stack.pop();
+            }
+        }
+    }
+    Ok(order)
 }
 
 /// Marks each finding new unless `earlier` had the same token at the same
@@ -577,6 +673,9 @@ fn mark_new(mut report: Report, earlier: &[Finding]) -> Report {
 
 /// The commits reachable from `current` but not from `recorded`, oldest first.
 fn new_commits(repo: &Repository, current: &[Oid], recorded: &[Oid]) -> Result<Vec<Oid>, String> {
+    if current.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut walk = repo.revwalk().map_err(|e| e.message().to_string())?;
     walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
         .map_err(|e| e.message().to_string())?;
