@@ -895,3 +895,142 @@ fn history_state_reads_a_merged_side_branch_once_and_nothing_older() {
     assert_eq!(f["at_head"], true);
     assert_eq!(one(&v, &fake_token(1501))["new"], false);
 }
+
+#[test]
+fn history_state_keeps_verifications_and_never_sends_a_redacted_token() {
+    let root = tempfile::tempdir().unwrap();
+    let live = fake_token(1801);
+    let server = HubServer::start(root.path(), json!({"repos": [], "valid_tokens": [live]}));
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    common::write(repo.path(), "a.py", format!("T = '{live}'\n").as_bytes());
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "a"]);
+    let state = root.path().join("s.state");
+    let args = [
+        "history",
+        ".",
+        "--state",
+        state.to_str().unwrap(),
+        "--verify",
+        "--only-verified",
+        "--format",
+        "json",
+        "--no-progress",
+    ];
+    for run in 0..2 {
+        let (code, stdout, stderr) = run_in(&server, repo.path(), &args, &[]);
+        assert_eq!(code, 1, "run {run}: {stderr}");
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        let f = one(&v, &live);
+        assert_eq!(f["verification"]["status"], "valid", "run {run}");
+        assert_eq!(f["new"], run == 0);
+    }
+    // Verified once, by the first run; the second had only the redacted
+    // form from the state and kept the recorded result.
+    assert_eq!(whoami_counts(&server).get(&live), Some(&1));
+    assert_eq!(
+        whoami_counts(&server).len(),
+        1,
+        "{:?}",
+        whoami_counts(&server)
+    );
+    assert!(!std::fs::read_to_string(&state).unwrap().contains(&live));
+}
+
+#[test]
+fn history_state_does_not_report_an_audited_branch_again_when_it_is_merged() {
+    let repo = repo_with_history();
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    let token = fake_token(1901);
+    common::write(
+        repo.path(),
+        "feat.py",
+        format!("K = '{token}'\n").as_bytes(),
+    );
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "feature work"]);
+    git(repo.path(), &["checkout", "-q", "main"]);
+    let keep = tempfile::tempdir().unwrap();
+    let state = keep.path().join("s.state");
+    let (_, first, _) = history_json(repo.path(), &state);
+    assert_eq!(one(&first, &token)["at_head"], false);
+    git(
+        repo.path(),
+        &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"],
+    );
+    let (_, v, _) = history_json(repo.path(), &state);
+    assert_eq!(v["scan"]["commits"], 1, "only the merge commit");
+    assert_eq!(
+        v["scan"]["blobs"], 0,
+        "what it brings was audited on the branch"
+    );
+    let f = one(&v, &token);
+    assert_eq!(f["new"], false);
+    assert_eq!(f["at_head"], true, "now on HEAD through the merge");
+}
+
+#[test]
+fn merge_refuses_shards_of_different_commands_and_repos_state_carries_findings() {
+    let root = tempfile::tempdir().unwrap();
+    let (server, t) = estate(root.path(), json!({}));
+    let dir = root.path().join("reports");
+    std::fs::create_dir(&dir).unwrap();
+    common::write(
+        &dir,
+        "list.txt",
+        format!("{}/acme/m1\n", server.endpoint()).as_bytes(),
+    );
+    let repos_shard = dir.join("repos-1.json");
+    run_in(
+        &server,
+        &dir,
+        &[
+            "repos",
+            "list.txt",
+            "--shard",
+            "1/1",
+            "--no-progress",
+            "-o",
+            repos_shard.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let hub_shard = shard(&server, &dir, 1, 1, &[]);
+    let (code, _, stderr) = run_in(
+        &server,
+        &dir,
+        &[
+            "merge",
+            hub_shard.to_str().unwrap(),
+            repos_shard.to_str().unwrap(),
+            "--no-progress",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("another command"), "{stderr}");
+
+    let state = dir.join("repos.state");
+    for round in 0..2 {
+        let (_, stdout, stderr) = run_in(
+            &server,
+            &dir,
+            &[
+                "repos",
+                "list.txt",
+                "--state",
+                state.to_str().unwrap(),
+                "--format",
+                "json",
+                "--no-progress",
+            ],
+            &[],
+        );
+        let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+        assert_eq!(one(&v, &t.head)["new"], round == 0);
+        if round == 1 {
+            assert_eq!(v["scan"]["blobs"], 0);
+        }
+    }
+}

@@ -15,7 +15,7 @@ use git2::{Oid, Repository};
 
 use super::Run;
 use super::history::{self, Limits};
-use crate::cli::FleetArgs;
+use crate::cli::{FleetArgs, SizeArgs};
 use crate::finding::{
     Finding, Incremental, RepoKind, RepoRef, RepoStats, Report, ScanError, ScanKind, ScanStats,
 };
@@ -88,6 +88,22 @@ pub struct Options {
     pub cache: Option<PathBuf>,
     pub state: Option<PathBuf>,
     pub shard: Option<Shard>,
+}
+
+impl Options {
+    /// The options of the flags (commit messages are always read).
+    pub fn from_args(fleet: &FleetArgs, size: &SizeArgs) -> Result<Options> {
+        Ok(Options {
+            limits: Limits {
+                max_file_size: size.max_file_size,
+                messages: true,
+            },
+            jobs: fleet.jobs as usize,
+            cache: fleet.cache.clone(),
+            state: fleet.state.clone(),
+            shard: resolve_shard(fleet)?,
+        })
+    }
 }
 
 /// The shard of `--shard`, `--shard-index`/`--shard-count`, or the
@@ -199,38 +215,45 @@ pub fn audit(
     report.scan.rules_sha256 = Some(digest);
     finish(&mut report);
     let filters = run.filters(&[])?;
+    // The record keeps every finding, before the filters and
+    // --only-verified: what is left out of one report is not forgotten.
+    let mut kept = match state {
+        Some(_) => run.for_state(&report.findings),
+        None => Vec::new(),
+    };
     if state.is_some() {
         report.findings.retain(|f| filters.keep(f));
-        let new = report
-            .findings
-            .iter()
-            .filter(|f| f.new == Some(true))
-            .count() as u64;
-        report.scan.incremental = Some(Incremental {
-            full: audits.iter().filter(|a| !a.incremental).count() as u64,
-            from_state: audits.iter().filter(|a| a.incremental).count() as u64,
-            carried: report.findings.len() as u64 - new,
-            new,
-        });
+        let from_state = audits.iter().filter(|a| a.incremental).count() as u64;
+        report.scan.incremental = Some(Incremental::of(
+            &report.findings,
+            audits.len() as u64 - from_state,
+            from_state,
+        ));
     }
     let (code, written) = run.finish_report(report, &filters)?;
     if let (Some(state), Some(path)) = (state.as_mut(), &options.state) {
+        history::keep_verification(&mut kept, &written.findings);
         for (unit, audit) in units.iter().zip(&audits) {
-            // A repo that failed keeps its earlier record.
-            let Some(tips) = &audit.tips else { continue };
-            let findings = written
-                .findings
+            let findings = kept
                 .iter()
                 .filter(|f| f.repo.as_ref() == Some(&unit.repo))
                 .cloned()
                 .collect::<Vec<_>>();
+            let earlier = state.repos.get(&unit.repo.display());
+            // A repo whose git part failed keeps its recorded tips and
+            // commits (its earlier git findings were carried into `kept`).
+            let (tips, commits) = match (&audit.tips, earlier) {
+                (Some(t), _) => (t.clone(), crate::state::format_commits(&audit.commits)),
+                (None, Some(e)) => (e.tips.clone(), e.commits.clone()),
+                (None, None) => continue,
+            };
             state.repos.insert(
                 unit.repo.display(),
                 RepoState {
-                    tips: tips.clone(),
-                    commits: crate::state::format_commits(&audit.commits),
+                    tips,
+                    commits,
                     discussions: audit.discussions.clone(),
-                    findings: history::for_state(&findings),
+                    findings,
                 },
             );
         }
@@ -351,7 +374,18 @@ fn audit_unit(
             audit.commits = done.commits;
             audit.incremental = done.incremental;
         }
-        Err(e) => problems.push(e),
+        Err(e) => {
+            problems.push(e);
+            // The earlier findings still stand: report them, not new.
+            if let Some(prev) = &git_previous {
+                audit
+                    .findings
+                    .extend(prev.findings.iter().cloned().map(|mut f| {
+                        f.new = Some(false);
+                        f
+                    }));
+            }
+        }
     }
     // With a state, a repo seen for the first time has an empty record.
     let first_time = RepoState::default();
@@ -448,13 +482,18 @@ fn cache_dir(cache: &Path, repo: &RepoRef) -> PathBuf {
     };
     match repo.kind {
         RepoKind::Git => {
+            // The name is readable; the hash of the id keeps ids that read
+            // alike (http and https, `a b` and `a_b`) apart.
             let rest = repo
                 .id
                 .split_once("://")
                 .map_or(repo.id.as_str(), |(_, r)| r);
-            cache
-                .join("git")
-                .join(format!("{}.git", safe(rest.trim_end_matches(".git"))))
+            let hash = crate::finding::sha256_hex(repo.id.as_bytes());
+            cache.join("git").join(format!(
+                "{}-{}.git",
+                safe(rest.trim_end_matches(".git")),
+                &hash[..12]
+            ))
         }
         kind => cache
             .join("hub")
@@ -653,9 +692,12 @@ mod tests {
             cache_dir(c, &r(RepoKind::Dataset, "acme/corpus")),
             Path::new("/c/hub/datasets/acme/corpus.git")
         );
-        assert_eq!(
-            cache_dir(c, &r(RepoKind::Git, "https://git.example/a/../b.git")),
-            Path::new("/c/git/git.example/a/b.git")
+        let d = cache_dir(c, &r(RepoKind::Git, "https://git.example/a/../b.git"));
+        assert!(d.starts_with("/c/git/git.example/a/"), "{d:?}");
+        assert!(!d.to_string_lossy().contains(".."));
+        assert_ne!(
+            cache_dir(c, &r(RepoKind::Git, "http://h/x")),
+            cache_dir(c, &r(RepoKind::Git, "https://h/x"))
         );
     }
 }

@@ -82,26 +82,24 @@ fn stateful(
     let audited = audit_with_state(&repo, &run, limits, state.repos.get(&key), &root)?;
     let mut report = audited.report;
     report.scan.root = root;
+    // The record keeps every finding, before the filters and
+    // --only-verified: what is left out of one report is not forgotten.
+    let mut kept = run.for_state(&report.findings);
     report.findings.retain(|f| filters.keep(f));
-    let new = report
-        .findings
-        .iter()
-        .filter(|f| f.new == Some(true))
-        .count() as u64;
-    report.scan.incremental = Some(Incremental {
-        full: u64::from(!audited.incremental),
-        from_state: u64::from(audited.incremental),
-        carried: report.findings.len() as u64 - new,
-        new,
-    });
+    report.scan.incremental = Some(Incremental::of(
+        &report.findings,
+        u64::from(!audited.incremental),
+        u64::from(audited.incremental),
+    ));
     let (code, written) = run.finish_report(report, filters)?;
+    keep_verification(&mut kept, &written.findings);
     state.repos.insert(
         key,
         RepoState {
             tips: audited.tips,
             commits: crate::state::format_commits(&audited.commits),
             discussions: Default::default(),
-            findings: for_state(&written.findings),
+            findings: kept,
         },
     );
     state.save(path).map_err(|e| anyhow!(e))?;
@@ -116,16 +114,20 @@ fn state_key(repo: &Repository) -> String {
         .to_string()
 }
 
-/// The findings a state keeps: as written, without this run's `new` mark.
-pub(super) fn for_state(findings: &[Finding]) -> Vec<Finding> {
-    findings
+/// This run's verification of each token (in `written`) on the findings
+/// a state keeps.
+pub(super) fn keep_verification(kept: &mut [Finding], written: &[Finding]) {
+    let verified: HashMap<&str, &Finding> = written
         .iter()
-        .cloned()
-        .map(|mut f| {
-            f.new = None;
-            f
-        })
-        .collect()
+        .filter(|f| f.verification.is_some())
+        .map(|f| (f.secret_sha256.as_str(), f))
+        .collect();
+    for f in kept {
+        if let Some(v) = verified.get(f.secret_sha256.as_str()) {
+            f.verification = v.verification.clone();
+            f.severity = v.severity;
+        }
+    }
 }
 
 /// What a history audit reads besides the blobs.
@@ -570,16 +572,32 @@ pub(super) fn audit_with_state(
     audited.extend(commits.iter().copied());
     ui::timing("walk the new commits", &mut t);
     let changes = git::changes(repo, &commits).map_err(|e| anyhow!(e))?;
+    // A merge of a branch audited earlier brings nothing new: what it adds
+    // against its first parent is at the same path in another parent.
+    let fresh: Vec<git::Change> = changes
+        .iter()
+        .filter(|c| !in_another_parent(repo, c))
+        .cloned()
+        .collect();
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
-    let mut report = commits_audit(repo, run, &commits, &changes, head.as_ref(), limits)?;
+    let mut report = commits_audit(repo, run, &commits, &fresh, head.as_ref(), limits)?;
     ui::timing("read and match the new blobs", &mut t);
-    for f in &mut report.findings {
-        f.new = Some(true);
-    }
     let mut carried = prev.findings.clone();
     for f in &mut carried {
         f.new = Some(false);
         update_exposure(repo, run, f, head.as_ref(), &changes);
+    }
+    // A token already recorded at a path (put back by a revert, say) is
+    // the earlier finding, brought up to date, not a new one.
+    let known: std::collections::HashSet<(String, String)> = carried
+        .iter()
+        .map(|f| (f.secret_sha256.clone(), f.path.clone()))
+        .collect();
+    report
+        .findings
+        .retain(|f| !known.contains(&(f.secret_sha256.clone(), f.path.clone())));
+    for f in &mut report.findings {
+        f.new = Some(true);
     }
     report.findings.splice(0..0, carried);
     ui::timing("bring earlier findings up to date", &mut t);
@@ -655,15 +673,10 @@ fn new_commits_past(
 }
 
 /// Marks each finding new unless `earlier` had the same token at the same
-/// path and commit.
+/// path.
 fn mark_new(mut report: Report, earlier: &[Finding]) -> Report {
-    let key = |f: &Finding| {
-        (
-            f.secret_sha256.clone(),
-            f.path.clone(),
-            f.commit.as_ref().map(|c| c.id.clone()),
-        )
-    };
+    // By token and path: a rebase gives known tokens new commit ids.
+    let key = |f: &Finding| (f.secret_sha256.clone(), f.path.clone());
     let old: std::collections::HashSet<_> = earlier.iter().map(key).collect();
     for f in &mut report.findings {
         f.new = Some(!old.contains(&key(f)));
@@ -689,8 +702,24 @@ fn new_commits(repo: &Repository, current: &[Oid], recorded: &[Oid]) -> Result<V
         .collect()
 }
 
-/// An earlier finding that was at HEAD: still there, or removed by one of
-/// the new commits (`changes`, oldest first).
+/// Whether what a merge commit's change adds (against its first parent)
+/// is at the same path in one of its other parents.
+fn in_another_parent(repo: &Repository, c: &git::Change) -> bool {
+    let Some(new) = c.new else { return false };
+    let Ok(commit) = repo.find_commit(c.commit) else {
+        return false;
+    };
+    commit.parents().skip(1).any(|p| {
+        p.tree()
+            .ok()
+            .and_then(|t| t.get_path(Path::new(&c.path)).ok())
+            .is_some_and(|e| e.id() == new)
+    })
+}
+
+/// An earlier finding brought up to date against the new HEAD: still
+/// there (or put back), or removed by one of the new commits (`changes`,
+/// oldest first).
 fn update_exposure(
     repo: &Repository,
     run: &Run,
@@ -698,14 +727,20 @@ fn update_exposure(
     head: Option<&git2::Tree>,
     changes: &[git::Change],
 ) {
-    if f.at_head != Some(true) || f.path.is_empty() {
+    if f.at_head.is_none() || f.path.is_empty() {
         return;
     }
     let file = f.path.split('!').next().unwrap_or(&f.path).to_string();
-    let still = head
+    let now = head
         .and_then(|t| t.get_path(Path::new(&file)).ok())
         .is_some_and(|e| blob_holds_sha(repo, run, e.id(), &f.secret_sha256));
-    if still {
+    if now {
+        // Still there, or put back (a revert): at HEAD, removed by nothing.
+        f.at_head = Some(true);
+        f.removed_in = None;
+        return;
+    }
+    if f.at_head == Some(false) {
         return;
     }
     f.at_head = Some(false);

@@ -16,7 +16,6 @@ use git2::{Oid, Repository};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::fleet::{self, Extras, Options, Outside, PullRequestRefs, Source, Unit};
-use super::history::Limits;
 use super::{Run, resolve, resolve_hub};
 use crate::cli::{HubAuditArgs, RepoKindArg};
 use crate::finding::{DiscussionRef, Finding, RepoKind, RepoRef, ScanError, ScanKind};
@@ -53,16 +52,7 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
         .into_iter()
         .filter(|k| args.include.contains(&kind_arg(*k)))
         .collect();
-    let options = Options {
-        limits: Limits {
-            max_file_size: args.size.max_file_size,
-            messages: true,
-        },
-        jobs: args.fleet.jobs as usize,
-        cache: args.fleet.cache.clone(),
-        state: args.fleet.state.clone(),
-        shard: fleet::resolve_shard(&args.fleet)?,
-    };
+    let options = Options::from_args(&args.fleet, &args.size)?;
     let token = token_from_env();
     let run = Run::start(config)?;
     let client = Arc::new(Hub::new(endpoint, timeout).patient(RATE_LIMIT_WAIT));
@@ -216,7 +206,19 @@ impl Extras for HubExtras {
 
     fn outside_git(&self, run: &Run, unit: &Unit, previous: Option<&RepoState>) -> Outside {
         if !self.discussions {
-            return Outside::default();
+            // Not read this time: an earlier record and its findings stand.
+            return match previous {
+                Some(p) => Outside {
+                    record: p.discussions.clone(),
+                    findings: p
+                        .discussions
+                        .keys()
+                        .flat_map(|&num| carried(p, num, None))
+                        .collect(),
+                    ..Outside::default()
+                },
+                None => Outside::default(),
+            };
         }
         match discussion_findings(
             run,
@@ -399,7 +401,12 @@ fn text_findings(
                 date: t.date.clone(),
                 revision: t.revision.clone(),
             });
-            f.new = previous.map(|_| true);
+            // An edited event rescanned: a token it held before is not new.
+            f.new = previous.map(|p| {
+                !carried(p, d.num, Some(&t.event_id))
+                    .iter()
+                    .any(|c| c.secret_sha256 == f.secret_sha256)
+            });
             out.push(f);
         }
     }

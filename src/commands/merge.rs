@@ -100,20 +100,20 @@ fn check(shards: &[(PathBuf, Report)]) -> Result<()> {
         }
     }
     let n = count.unwrap_or(0);
-    let missing: Vec<String> = (0..n)
-        .filter(|i| !seen.contains_key(i))
-        .map(|i| format!("{}/{n}", i + 1))
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "missing {}: {}",
-            if missing.len() == 1 {
-                "shard"
-            } else {
-                "shards"
-            },
-            missing.join(", ")
-        );
+    let absent = u64::from(n) - seen.len() as u64;
+    if absent > 0 {
+        // The first few by name (a count of millions is not listed).
+        let names: Vec<String> = (0..n)
+            .filter(|i| !seen.contains_key(i))
+            .take(20)
+            .map(|i| format!("{}/{n}", i + 1))
+            .collect();
+        let more = match absent {
+            0..=20 => String::new(),
+            _ => format!(" and {} more", absent - 20),
+        };
+        let what = if absent == 1 { "shard" } else { "shards" };
+        bail!("missing {what}: {}{more}", names.join(", "));
     }
     Ok(())
 }
@@ -155,6 +155,10 @@ fn combine(shards: Vec<(PathBuf, Report)>) -> Report {
     }
     scan.repos
         .sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    // Errors about the list itself (an owner with no repos, a bad line of
+    // a repos file) are in every shard: once in the merge, as unsharded.
+    let mut once = std::collections::HashSet::new();
+    errors.retain(|e: &crate::finding::ScanError| once.insert((e.path.clone(), e.message.clone())));
     scan.incremental = incremental;
     Report {
         scan,

@@ -227,9 +227,39 @@ impl Run {
         Ok((exit_code(&report, &self.config.exit), report))
     }
 
-    /// The digest of the run's rules (`crate::rules::digest`).
+    /// The digest of what the run detects: its rules (`crate::rules::digest`)
+    /// and the detection settings (decoding, archives, size limits). Two
+    /// runs with the same digest find the same things in the same bytes.
     pub fn rules_digest(&self) -> String {
-        crate::rules::digest(self.engine.rules())
+        let d = &self.config.detect;
+        let settings = format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            crate::rules::digest(self.engine.rules()),
+            d.decode,
+            d.max_decode_depth,
+            d.archives,
+            d.max_archive_depth,
+            d.max_archive_bytes,
+            d.max_archive_ratio,
+            d.max_member_bytes
+        );
+        crate::finding::sha256_hex(settings.as_bytes())
+    }
+
+    /// `findings` as a state file keeps them: redacted like the report
+    /// (unless `--show-secrets`), without this run's `new` mark.
+    pub fn for_state(&self, findings: &[crate::finding::Finding]) -> Vec<crate::finding::Finding> {
+        let mut r = Report {
+            findings: findings.to_vec(),
+            ..Report::default()
+        };
+        if !self.config.output.show_secrets {
+            r.redact(&|text| redact_text(&self.scanner, text));
+        }
+        for f in &mut r.findings {
+            f.new = None;
+        }
+        r.findings
     }
 }
 

@@ -12,7 +12,6 @@ use anyhow::{Context, Result};
 use percent_encoding::percent_decode_str;
 
 use super::fleet::{self, Extras, Options, Source, Unit};
-use super::history::Limits;
 use super::{Run, resolve, resolve_hub};
 use crate::cli::ReposArgs;
 use crate::finding::{RepoKind, RepoRef, ScanError, ScanKind};
@@ -37,16 +36,7 @@ pub fn run(args: ReposArgs) -> Result<i32> {
         std::fs::read_to_string(&args.file)
             .with_context(|| format!("{shown}: cannot read the repo list"))?
     };
-    let options = Options {
-        limits: Limits {
-            max_file_size: args.size.max_file_size,
-            messages: true,
-        },
-        jobs: args.fleet.jobs as usize,
-        cache: args.fleet.cache.clone(),
-        state: args.fleet.state.clone(),
-        shard: fleet::resolve_shard(&args.fleet)?,
-    };
+    let options = Options::from_args(&args.fleet, &args.size)?;
     let run = Run::start(config)?;
     let mut clients: HashMap<String, Arc<Hub>> = HashMap::new();
     let mut units = Vec::new();
@@ -150,11 +140,12 @@ fn parse_entry(line: &str) -> Result<Entry, String> {
         });
     }
     let Some((scheme, rest)) = line.split_once("://") else {
-        if line.contains('@') && line.contains(':') && !line.starts_with('/') {
-            return Err(format!(
-                "'{}': SSH URLs are not supported; use an https:// URL",
-                crate::finding::redact_tokenish(line)
-            ));
+        if line.contains('@') && !line.starts_with('/') && !line.starts_with('.') {
+            // Not echoed: what is before the @ may be a password.
+            return Err(
+                "an SSH-style or scheme-less URL with credentials is not supported; use an https:// URL"
+                    .to_string(),
+            );
         }
         return Ok(Entry {
             id: line.to_string(),
@@ -167,6 +158,10 @@ fn parse_entry(line: &str) -> Result<Entry, String> {
         return Err(format!(
             "{scheme}:// URLs are not supported: use https:// (or http:// on a loopback host), file:// or a path"
         ));
+    }
+    if rest.contains(['?', '#']) {
+        // A query may carry a token (`?private_token=…`): never in an id.
+        return Err("a URL with a query or fragment is not supported".to_string());
     }
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let (userinfo, host) = match authority.rsplit_once('@') {
@@ -221,5 +216,9 @@ mod tests {
                 .unwrap_err()
                 .contains("SSH")
         );
+        let e = parse_entry("bot:s3cret@git.example/team/x.git").unwrap_err();
+        assert!(!e.contains("s3cret"), "{e}");
+        let e = parse_entry("https://h.example/r.git?private_token=abc").unwrap_err();
+        assert!(!e.contains("abc") && e.contains("query"), "{e}");
     }
 }

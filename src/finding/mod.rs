@@ -303,6 +303,20 @@ pub struct Incremental {
     pub new: u64,
 }
 
+impl Incremental {
+    /// The counts of `findings` (marked `new` or not), for `full` repos
+    /// audited in full and `from_state` from their record.
+    pub fn of(findings: &[Finding], full: u64, from_state: u64) -> Incremental {
+        let new = findings.iter().filter(|f| f.new == Some(true)).count() as u64;
+        Incremental {
+            full,
+            from_state,
+            carried: findings.len() as u64 - new,
+            new,
+        }
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

@@ -44,13 +44,16 @@ pub fn verify_findings(findings: &mut Vec<Finding>, rules: &[Rule], opts: &Verif
             }
         ));
     } else {
+        // Only raw secrets are sent: a finding read back redacted (from a
+        // state file or a report) keeps whatever verification it has.
         let verifiable: Vec<bool> = findings
             .iter()
             .map(|f| {
-                rules
-                    .iter()
-                    .find(|r| r.id == f.rule_id)
-                    .is_some_and(|r| r.verifier.as_deref() == Some(WHOAMI_VERIFIER))
+                crate::finding::sha256_hex(f.secret.as_bytes()) == f.secret_sha256
+                    && rules
+                        .iter()
+                        .find(|r| r.id == f.rule_id)
+                        .is_some_and(|r| r.verifier.as_deref() == Some(WHOAMI_VERIFIER))
             })
             .collect();
         let mut tokens: Vec<&str> = findings
