@@ -483,3 +483,24 @@ fn no_discussions_reads_none() {
             .all(|r| !r["path"].as_str().unwrap().contains("/discussions"))
     );
 }
+
+#[test]
+fn a_429_on_a_clone_is_waited_out_and_the_clone_goes_on() {
+    let root = tempfile::tempdir().unwrap();
+    let (server, t) = estate(root.path(), json!({"git_429": {"acme/m1": 1}}));
+    let (code, v, stderr) = hub_json(&server, &["acme/m1", "--no-discussions"], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(of(&v, &t.head).len(), 1);
+    assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
+    let refs = server
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("/acme/m1/info/refs")
+        })
+        .count();
+    assert_eq!(refs, 2, "the 429, then the retry");
+}

@@ -25,7 +25,8 @@ outlives its parent. CONFIG:
                                   "events": [{"id": "...", "type": "comment", ...}]}]}],
       "faults": {"listing_429": 1,              # the first N listing requests get 429
                  "drop_clone": ["NS/NAME"],     # upload-pack hangs up halfway
-                 "error_500": {"NS/NAME": 2}}   # the first N discussion-list requests get 500
+                 "error_500": {"NS/NAME": 2},   # the first N discussion-list requests get 500
+                 "git_429": {"NS/NAME": 1}}     # the first N info/refs requests get 429
     }
 """
 
@@ -298,6 +299,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if self.command == "GET" and bump("git:" + rid) <= CONFIG.get("faults", {}).get("git_429", {}).get(rid, 0):
+            return self.send_json(429, {"error": "rate limited"}, [("Retry-After", "1")])
         body = self.body() if self.command == "POST" else b""
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
