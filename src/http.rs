@@ -365,28 +365,11 @@ impl Hub {
                 base64::engine::general_purpose::STANDARD.encode(pair)
             )
         });
+        let auth = auth.as_deref();
         let send = || {
             let result = match body {
-                None => {
-                    let mut req = self.git_agent.get(url);
-                    for (k, v) in headers {
-                        req = req.header(k, v);
-                    }
-                    if let Some(a) = &auth {
-                        req = req.header("Authorization", a);
-                    }
-                    req.call()
-                }
-                Some(body) => {
-                    let mut req = self.git_agent.post(url);
-                    for (k, v) in headers {
-                        req = req.header(k, v);
-                    }
-                    if let Some(a) = &auth {
-                        req = req.header("Authorization", a);
-                    }
-                    req.send(body)
-                }
+                None => with_headers(self.git_agent.get(url), headers, auth).call(),
+                Some(body) => with_headers(self.git_agent.post(url), headers, auth).send(body),
             };
             result.map_err(|e| self.dropped(&e))
         };
@@ -406,21 +389,15 @@ impl Hub {
 
     fn send(&self, url: &str, token: Option<&str>, body: Option<&str>) -> Result<Answer, Dropped> {
         let bearer = token.map(|t| format!("Bearer {t}"));
+        let auth = bearer.as_deref();
         let result = match body {
-            None => {
-                let mut req = self.agent.get(url);
-                if let Some(b) = &bearer {
-                    req = req.header("Authorization", b);
-                }
-                req.call()
-            }
-            Some(body) => {
-                let mut req = self.agent.post(url).content_type("application/json");
-                if let Some(b) = &bearer {
-                    req = req.header("Authorization", b);
-                }
-                req.send(body)
-            }
+            None => with_headers(self.agent.get(url), &[], auth).call(),
+            Some(body) => with_headers(
+                self.agent.post(url).content_type("application/json"),
+                &[],
+                auth,
+            )
+            .send(body),
         };
         let mut resp = result.map_err(|e| self.dropped(&e))?;
         let status = resp.status().as_u16();
@@ -480,6 +457,21 @@ impl Hub {
             other => format!("request to {} failed: {other}", self.endpoint.base),
         }
     }
+}
+
+/// `req` with `headers` and, if any, the `Authorization` value `auth`.
+fn with_headers<B>(
+    mut req: ureq::RequestBuilder<B>,
+    headers: &[(String, String)],
+    auth: Option<&str>,
+) -> ureq::RequestBuilder<B> {
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    req
 }
 
 /// A request that got no answer, and whether trying again may help.

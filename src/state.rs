@@ -98,6 +98,23 @@ impl State {
         Ok(Some(state))
     }
 
+    /// The state for a run whose detection digest is `digest`: the one at
+    /// `path`, or a new one (the first run, or one recorded with other
+    /// rules or settings, which means auditing everything again, noted).
+    pub fn open(path: &Path, kind: ScanKind, digest: &str) -> Result<State, String> {
+        match State::load(path, kind)? {
+            Some(s) if s.rules_sha256 == digest => Ok(s),
+            Some(_) => {
+                crate::ui::note(format!(
+                    "{}: recorded with other rules: auditing everything again",
+                    path.display()
+                ));
+                Ok(State::new(kind, digest.to_string()))
+            }
+            None => Ok(State::new(kind, digest.to_string())),
+        }
+    }
+
     /// Writes the state atomically (a temporary file beside it, renamed).
     pub fn save(&self, path: &Path) -> Result<(), String> {
         let shown = path.display();

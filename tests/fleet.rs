@@ -8,36 +8,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::estate::{access_token, estate, estate_with, of, one};
+use common::estate::{access_token, estate, estate_with, of, one, run_in};
 use common::hub_server::{HubServer, RepoBuilder, comment};
 use common::{fake_token, git, hfleaks};
 use serde_json::{Value, json};
-
-/// Runs `hfleaks ARGS` in `cwd` against `server`: (exit code, stdout, stderr).
-fn run_in(
-    server: &HubServer,
-    cwd: &Path,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> (i32, String, String) {
-    let mut cmd = hfleaks(cwd);
-    cmd.args(args)
-        .env("HF_ENDPOINT", server.endpoint())
-        .env("HFLEAKS_BACKOFF_BASE_MS", "10")
-        .env_remove("HUGGING_FACE_HUB_TOKEN")
-        .env_remove("JOB_COMPLETION_INDEX")
-        .env_remove("HFLEAKS_SHARD_INDEX")
-        .env_remove("HFLEAKS_SHARD_COUNT");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -153,25 +127,23 @@ fn shard(server: &HubServer, dir: &Path, k: u32, n: u32, extra: &[&str]) -> Path
     out
 }
 
+/// Runs `hfleaks hub acme` unsharded into `dir/whole.json`.
+fn unsharded(server: &HubServer, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> PathBuf {
+    let out = dir.join("whole.json");
+    let mut args = vec!["hub", "acme", "--no-progress", "-o", out.to_str().unwrap()];
+    args.extend(extra);
+    let (code, _, stderr) = run_in(server, dir, &args, env);
+    assert_eq!(code, 1, "{stderr}");
+    out
+}
+
 #[test]
 fn shards_are_disjoint_and_their_merge_equals_the_unsharded_audit() {
     let root = tempfile::tempdir().unwrap();
     let (server, _) = estate(root.path(), json!({}));
     let dir = root.path().join("reports");
     std::fs::create_dir(&dir).unwrap();
-    let whole = dir.join("whole.json");
-    run_in(
-        &server,
-        &dir,
-        &[
-            "hub",
-            "acme",
-            "--no-progress",
-            "-o",
-            whole.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let whole = unsharded(&server, &dir, &[], &[]);
     let shards: Vec<PathBuf> = (1..=3).map(|k| shard(&server, &dir, k, 3, &[])).collect();
     // Disjoint and covering: each repo in exactly one shard.
     let mut ids: Vec<String> = Vec::new();
@@ -244,19 +216,7 @@ negative = []
         3,
         &["--rules", rules.join("extra.toml").to_str().unwrap()],
     );
-    let whole = dir.join("whole.json");
-    run_in(
-        &server,
-        &dir,
-        &[
-            "hub",
-            "acme",
-            "--no-progress",
-            "-o",
-            whole.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let whole = unsharded(&server, &dir, &[], &[]);
     let copy = dir.join("copy-of-1.json");
     std::fs::copy(&s1, &copy).unwrap();
     let p = |x: &PathBuf| x.to_str().unwrap().to_string();
@@ -518,21 +478,12 @@ fn the_kubernetes_and_github_actions_recipes_run_as_written_and_merge_to_the_uns
     assert!(volume.join("acme.sarif").is_file());
 
     // The unsharded audit, verified, for comparison.
-    let whole = root.path().join("whole.json");
-    let (code, _, stderr) = run_in(
+    let whole = unsharded(
         &server,
         root.path(),
-        &[
-            "hub",
-            "acme",
-            "--verify",
-            "--no-progress",
-            "-o",
-            whole.to_str().unwrap(),
-        ],
+        &["--verify"],
         &[("HF_TOKEN", &access)],
     );
-    assert_eq!(code, 1, "{stderr}");
     assert_eq!(canonical(k8s_merged.clone()), canonical(read_json(&whole)));
 
     // --- GitHub Actions: a matrix of shard jobs, artifacts, a merge job.

@@ -5,7 +5,7 @@
 //! `--state`), its Hub discussions read, and one report of them all in the
 //! list's order whatever order they finish in.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,11 +17,11 @@ use super::Run;
 use super::history::{self, Limits};
 use crate::cli::{FleetArgs, SizeArgs};
 use crate::finding::{
-    Finding, Incremental, RepoKind, RepoRef, RepoStats, Report, ScanError, ScanKind, ScanStats,
+    Finding, RepoKind, RepoRef, RepoStats, Report, ScanError, ScanKind, ScanStats,
 };
 use crate::http::Hub;
 use crate::shard::{self, Shard};
-use crate::sources::hub::clone::clone_bare;
+use crate::sources::hub::clone::{CloneError, clone_bare};
 use crate::state::{RepoState, State};
 use crate::ui::{self, Progress};
 
@@ -179,20 +179,7 @@ pub fn audit(
     };
     let digest = run.rules_digest();
     let mut state = match &options.state {
-        Some(path) => {
-            let loaded = State::load(path, kind).map_err(|e| anyhow!(e))?;
-            Some(match loaded {
-                Some(s) if s.rules_sha256 == digest => s,
-                Some(_) => {
-                    ui::note(format!(
-                        "{}: recorded with other rules: auditing everything again",
-                        path.display()
-                    ));
-                    State::new(kind, digest.clone())
-                }
-                None => State::new(kind, digest.clone()),
-            })
-        }
+        Some(path) => Some(State::open(path, kind, &digest).map_err(|e| anyhow!(e))?),
         None => None,
     };
     match options.shard {
@@ -215,50 +202,38 @@ pub fn audit(
     report.scan.rules_sha256 = Some(digest);
     finish(&mut report);
     let filters = run.filters(&[])?;
-    // The record keeps every finding, before the filters and
-    // --only-verified: what is left out of one report is not forgotten.
-    let mut kept = match state {
-        Some(_) => run.for_state(&report.findings),
-        None => Vec::new(),
+    let (Some(state), Some(path)) = (state.as_mut(), options.state.as_deref()) else {
+        return run.finish(report, &filters);
     };
-    if state.is_some() {
-        report.findings.retain(|f| filters.keep(f));
-        let from_state = audits.iter().filter(|a| a.incremental).count() as u64;
-        report.scan.incremental = Some(Incremental::of(
-            &report.findings,
-            audits.len() as u64 - from_state,
-            from_state,
-        ));
-    }
-    let (code, written) = run.finish_report(report, &filters)?;
-    if let (Some(state), Some(path)) = (state.as_mut(), &options.state) {
-        history::keep_verification(&mut kept, &written.findings);
-        for (unit, audit) in units.iter().zip(&audits) {
-            let findings = kept
-                .iter()
-                .filter(|f| f.repo.as_ref() == Some(&unit.repo))
-                .cloned()
-                .collect::<Vec<_>>();
-            let earlier = state.repos.get(&unit.repo.display());
-            // A repo whose git part failed keeps its recorded tips and
-            // commits (its earlier git findings were carried into `kept`).
-            let (tips, commits) = match (&audit.tips, earlier) {
-                (Some(t), _) => (t.clone(), crate::state::format_commits(&audit.commits)),
-                (None, Some(e)) => (e.tips.clone(), e.commits.clone()),
-                (None, None) => continue,
-            };
-            state.repos.insert(
-                unit.repo.display(),
-                RepoState {
-                    tips,
-                    commits,
-                    discussions: audit.discussions.clone(),
-                    findings,
-                },
-            );
+    let from_state = audits.iter().filter(|a| a.incremental).count() as u64;
+    let full = audits.len() as u64 - from_state;
+    let (code, kept) = run.finish_recorded(report, &filters, full, from_state)?;
+    let mut by_repo: HashMap<RepoRef, Vec<Finding>> = HashMap::new();
+    for f in kept {
+        if let Some(repo) = f.repo.clone() {
+            by_repo.entry(repo).or_default().push(f);
         }
-        state.save(path).map_err(|e| anyhow!(e))?;
     }
+    for (unit, audit) in units.iter().zip(&audits) {
+        let earlier = state.repos.get(&unit.repo.display());
+        // A repo whose git part failed keeps its recorded tips and commits
+        // (its earlier git findings were carried into the report).
+        let (tips, commits) = match (&audit.tips, earlier) {
+            (Some(t), _) => (t.clone(), crate::state::format_commits(&audit.commits)),
+            (None, Some(e)) => (e.tips.clone(), e.commits.clone()),
+            (None, None) => continue,
+        };
+        state.repos.insert(
+            unit.repo.display(),
+            RepoState {
+                tips,
+                commits,
+                discussions: audit.discussions.clone(),
+                findings: by_repo.remove(&unit.repo).unwrap_or_default(),
+            },
+        );
+    }
+    state.save(path).map_err(|e| anyhow!(e))?;
     Ok(code)
 }
 
@@ -380,10 +355,7 @@ fn audit_unit(
             if let Some(prev) = &git_previous {
                 audit
                     .findings
-                    .extend(prev.findings.iter().cloned().map(|mut f| {
-                        f.new = Some(false);
-                        f
-                    }));
+                    .extend(prev.findings.iter().map(Finding::carried));
             }
         }
     }
@@ -519,23 +491,11 @@ fn fetch_cached(
     {
         return Err(format!("{}: in the cache, but not a clone", dir.display()));
     }
-    let mut last = String::new();
-    for _ in 0..CLONE_ATTEMPTS {
-        match clone_bare(client, login, url, dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.contains("cut off") => last = e,
-            Err(e) => {
-                if fresh {
-                    let _ = std::fs::remove_dir_all(dir);
-                }
-                return Err(e);
-            }
-        }
-    }
-    if fresh {
+    let result = with_retries(|| clone_bare(client, login, url, dir));
+    if result.is_err() && fresh {
         let _ = std::fs::remove_dir_all(dir);
     }
-    Err(format!("{last} ({CLONE_ATTEMPTS} attempts)"))
+    result
 }
 
 /// A fresh clone, tried again when the transfer was cut off.
@@ -544,16 +504,24 @@ fn clone_with_retries(
     login: Option<(&str, &str)>,
     url: &str,
 ) -> Result<tempfile::TempDir, String> {
-    let mut last = String::new();
-    for _ in 0..CLONE_ATTEMPTS {
+    with_retries(|| {
         let dir = tempfile::Builder::new()
             .prefix("hfleaks-clone-")
             .tempdir()
-            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-        match clone_bare(client, login, url, dir.path()) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.contains("cut off") => last = e,
-            Err(e) => return Err(e),
+            .map_err(|e| CloneError::new(format!("cannot create a temporary directory: {e}")))?;
+        clone_bare(client, login, url, dir.path())?;
+        Ok(dir)
+    })
+}
+
+/// `attempt` up to [`CLONE_ATTEMPTS`] times while its transfer is cut off.
+fn with_retries<T>(mut attempt: impl FnMut() -> Result<T, CloneError>) -> Result<T, String> {
+    let mut last = String::new();
+    for _ in 0..CLONE_ATTEMPTS {
+        match attempt() {
+            Ok(done) => return Ok(done),
+            Err(e) if e.cut_off => last = e.message,
+            Err(e) => return Err(e.message),
         }
     }
     Err(format!("{last} ({CLONE_ATTEMPTS} attempts)"))

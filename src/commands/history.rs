@@ -15,9 +15,7 @@ use super::{Run, resolve};
 use crate::cli::HistoryArgs;
 use crate::detect::{Collected, Collector};
 use crate::filter::{Filters, IGNORE_FILE};
-use crate::finding::{
-    CommitInfo, Finding, Incremental, Origin, Report, ScanError, ScanKind, ScanStats,
-};
+use crate::finding::{CommitInfo, Finding, Origin, Report, ScanError, ScanKind, ScanStats};
 use crate::notebook::is_notebook;
 use crate::provenance;
 use crate::sources::display_path;
@@ -66,33 +64,19 @@ fn stateful(
     limits: &Limits,
     path: &Path,
 ) -> Result<i32> {
-    let digest = run.rules_digest();
-    let mut state = State::load(path, ScanKind::History)
-        .map_err(|e| anyhow!(e))?
-        .unwrap_or_else(|| State::new(ScanKind::History, digest.clone()));
-    if state.rules_sha256 != digest {
-        ui::note(format!(
-            "{}: recorded with other rules: auditing the whole history again",
-            path.display()
-        ));
-        state = State::new(ScanKind::History, digest);
-    }
+    let mut state =
+        State::open(path, ScanKind::History, &run.rules_digest()).map_err(|e| anyhow!(e))?;
     let key = state_key(&repo);
     let root = repo_root(&repo);
     let audited = audit_with_state(&repo, &run, limits, state.repos.get(&key), &root)?;
     let mut report = audited.report;
     report.scan.root = root;
-    // The record keeps every finding, before the filters and
-    // --only-verified: what is left out of one report is not forgotten.
-    let mut kept = run.for_state(&report.findings);
-    report.findings.retain(|f| filters.keep(f));
-    report.scan.incremental = Some(Incremental::of(
-        &report.findings,
+    let (code, kept) = run.finish_recorded(
+        report,
+        filters,
         u64::from(!audited.incremental),
         u64::from(audited.incremental),
-    ));
-    let (code, written) = run.finish_report(report, filters)?;
-    keep_verification(&mut kept, &written.findings);
+    )?;
     state.repos.insert(
         key,
         RepoState {
@@ -112,22 +96,6 @@ fn state_key(repo: &Repository) -> String {
     display_path(&dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
         .trim_end_matches('/')
         .to_string()
-}
-
-/// This run's verification of each token (in `written`) on the findings
-/// a state keeps.
-pub(super) fn keep_verification(kept: &mut [Finding], written: &[Finding]) {
-    let verified: HashMap<&str, &Finding> = written
-        .iter()
-        .filter(|f| f.verification.is_some())
-        .map(|f| (f.secret_sha256.as_str(), f))
-        .collect();
-    for f in kept {
-        if let Some(v) = verified.get(f.secret_sha256.as_str()) {
-            f.verification = v.verification.clone();
-            f.severity = v.severity;
-        }
-    }
 }
 
 /// What a history audit reads besides the blobs.
@@ -454,25 +422,25 @@ fn blob_holds(repo: &Repository, run: &Run, blob: Option<Oid>, secret: &[u8]) ->
     blob.and_then(|id| repo.find_blob(id).ok())
         .is_some_and(|b| {
             memchr::memmem::find(b.content(), secret).is_some()
-                || run
-                    .scanner
-                    .scan(b.content(), "", false)
-                    .findings
-                    .iter()
-                    .any(|f| f.secret.as_bytes() == secret)
+                || scan_holds(run, b.content(), &crate::finding::sha256_hex(secret))
         })
 }
 
 /// Whether a blob holds the secret whose SHA-256 is `sha` (a finding read
 /// back from a state file may be redacted).
 fn blob_holds_sha(repo: &Repository, run: &Run, blob: Oid, sha: &str) -> bool {
-    repo.find_blob(blob).ok().is_some_and(|b| {
-        run.scanner
-            .scan(b.content(), "", false)
-            .findings
-            .iter()
-            .any(|f| f.secret_sha256 == sha)
-    })
+    repo.find_blob(blob)
+        .ok()
+        .is_some_and(|b| scan_holds(run, b.content(), sha))
+}
+
+/// Whether scanning `content` finds the secret whose SHA-256 is `sha`.
+fn scan_holds(run: &Run, content: &[u8], sha: &str) -> bool {
+    run.scanner
+        .scan(content, "", false)
+        .findings
+        .iter()
+        .any(|f| f.secret_sha256 == sha)
 }
 
 /// Ref name → commit id of every ref that resolves to a commit, and HEAD:
@@ -539,7 +507,6 @@ pub(super) fn audit_with_state(
         .iter()
         .find(|(name, t)| !reachable(name, *t))
         .map(|(_, t)| *t);
-    let recorded: Vec<Oid> = recorded.iter().map(|(_, t)| *t).collect();
     if let Some(lost) = lost {
         ui::note(format!(
             "{name}: the recorded tip {} is no longer reachable (history was rewritten, or a ref \
@@ -557,18 +524,14 @@ pub(super) fn audit_with_state(
     ui::timing("check the recorded tips", &mut t);
     // Tips that did not move add nothing; only the others are walked, down
     // to the commits audited already.
-    let was: std::collections::HashSet<Oid> = recorded.iter().copied().collect();
+    let was: std::collections::HashSet<Oid> = recorded.iter().map(|(_, t)| *t).collect();
     let moved: Vec<Oid> = current
         .iter()
         .copied()
         .filter(|c| !was.contains(c))
         .collect();
     let mut audited = crate::state::parse_commits(&prev.commits);
-    let commits = match audited.is_empty() {
-        false => new_commits_past(repo, &moved, &audited),
-        true => new_commits(repo, &moved, &recorded),
-    }
-    .map_err(|e| anyhow!(e))?;
+    let commits = new_commits_past(repo, &moved, &audited).map_err(|e| anyhow!(e))?;
     audited.extend(commits.iter().copied());
     ui::timing("walk the new commits", &mut t);
     let changes = git::changes(repo, &commits).map_err(|e| anyhow!(e))?;
@@ -582,9 +545,8 @@ pub(super) fn audit_with_state(
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
     let mut report = commits_audit(repo, run, &commits, &fresh, head.as_ref(), limits)?;
     ui::timing("read and match the new blobs", &mut t);
-    let mut carried = prev.findings.clone();
+    let mut carried: Vec<Finding> = prev.findings.iter().map(Finding::carried).collect();
     for f in &mut carried {
-        f.new = Some(false);
         update_exposure(repo, run, f, head.as_ref(), &changes);
     }
     // A token already recorded at a path (put back by a revert, say) is
@@ -682,24 +644,6 @@ fn mark_new(mut report: Report, earlier: &[Finding]) -> Report {
         f.new = Some(!old.contains(&key(f)));
     }
     report
-}
-
-/// The commits reachable from `current` but not from `recorded`, oldest first.
-fn new_commits(repo: &Repository, current: &[Oid], recorded: &[Oid]) -> Result<Vec<Oid>, String> {
-    if current.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut walk = repo.revwalk().map_err(|e| e.message().to_string())?;
-    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-        .map_err(|e| e.message().to_string())?;
-    for &c in current {
-        walk.push(c).map_err(|e| e.message().to_string())?;
-    }
-    for &r in recorded {
-        walk.hide(r).map_err(|e| e.message().to_string())?;
-    }
-    walk.map(|r| r.map_err(|e| format!("revision walk: {}", e.message())))
-        .collect()
 }
 
 /// Whether what a merge commit's change adds (against its first parent)

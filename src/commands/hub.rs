@@ -206,48 +206,37 @@ impl Extras for HubExtras {
 
     fn outside_git(&self, run: &Run, unit: &Unit, previous: Option<&RepoState>) -> Outside {
         if !self.discussions {
-            // Not read this time: an earlier record and its findings stand.
-            return match previous {
-                Some(p) => Outside {
-                    record: p.discussions.clone(),
-                    findings: p
-                        .discussions
-                        .keys()
-                        .flat_map(|&num| carried(p, num, None))
-                        .collect(),
-                    ..Outside::default()
-                },
-                None => Outside::default(),
-            };
+            return unread(previous);
         }
-        match discussion_findings(
+        let read = discussion_findings(
             run,
             &self.client,
             self.token.as_deref(),
             &unit.repo,
             previous,
-        ) {
-            Ok(out) => out,
-            Err(e) => Outside {
-                failure: Some(format!("discussions: {e}")),
-                // Keep the earlier record and findings: nothing was read.
-                record: previous.map(|p| p.discussions.clone()).unwrap_or_default(),
-                findings: previous
-                    .map(|p| {
-                        p.findings
-                            .iter()
-                            .filter(|f| f.discussion.is_some())
-                            .cloned()
-                            .map(|mut f| {
-                                f.new = Some(false);
-                                f
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                ..Outside::default()
-            },
-        }
+        );
+        read.unwrap_or_else(|e| Outside {
+            failure: Some(format!("discussions: {e}")),
+            ..unread(previous)
+        })
+    }
+}
+
+/// Discussions not read this time (`--no-discussions`, or the list could
+/// not be had): an earlier record and its findings stand.
+fn unread(previous: Option<&RepoState>) -> Outside {
+    let Some(p) = previous else {
+        return Outside::default();
+    };
+    Outside {
+        record: p.discussions.clone(),
+        findings: p
+            .findings
+            .iter()
+            .filter(|f| f.discussion.is_some())
+            .map(Finding::carried)
+            .collect(),
+        ..Outside::default()
     }
 }
 
@@ -342,11 +331,7 @@ fn carried(previous: &RepoState, num: u64, event: Option<&str>) -> Vec<Finding> 
                 .as_ref()
                 .is_some_and(|d| d.num == num && event.is_none_or(|e| d.event_id == e))
         })
-        .cloned()
-        .map(|mut f| {
-            f.new = Some(false);
-            f
-        })
+        .map(Finding::carried)
         .collect()
 }
 

@@ -212,9 +212,44 @@ impl Run {
         self.finish_report(report, filters).map(|(code, _)| code)
     }
 
-    /// [`Run::finish`], also giving back the report as written (redacted
-    /// unless `--show-secrets`), for a state file to keep.
-    pub fn finish_report(self, mut report: Report, filters: &Filters) -> Result<(i32, Report)> {
+    /// [`Run::finish`] for a run with a state file (`--state`): the report
+    /// counts its new and carried findings (`full` repos audited in full,
+    /// `from_state` from their record), and the findings the record keeps
+    /// come back: every one, before the filters and `--only-verified` (what
+    /// one report leaves out is not forgotten), redacted like the report,
+    /// with this run's verifications.
+    pub fn finish_recorded(
+        self,
+        mut report: Report,
+        filters: &Filters,
+        full: u64,
+        from_state: u64,
+    ) -> Result<(i32, Vec<crate::finding::Finding>)> {
+        let mut kept = self.for_state(&report.findings);
+        report.findings.retain(|f| filters.keep(f));
+        report.scan.incremental = Some(crate::finding::Incremental::of(
+            &report.findings,
+            full,
+            from_state,
+        ));
+        let (code, written) = self.finish_report(report, filters)?;
+        let verified: std::collections::HashMap<&str, &crate::finding::Finding> = written
+            .findings
+            .iter()
+            .filter(|f| f.verification.is_some())
+            .map(|f| (f.secret_sha256.as_str(), f))
+            .collect();
+        for f in &mut kept {
+            if let Some(v) = verified.get(f.secret_sha256.as_str()) {
+                f.verification = v.verification.clone();
+                f.severity = v.severity;
+            }
+        }
+        Ok((code, kept))
+    }
+
+    /// [`Run::finish`], also giving back the report as written.
+    fn finish_report(self, mut report: Report, filters: &Filters) -> Result<(i32, Report)> {
         let rules = self.engine.rules();
         report.findings.retain(|f| filters.keep(f));
         // Verification needs the raw secrets: before redaction.
@@ -248,7 +283,7 @@ impl Run {
 
     /// `findings` as a state file keeps them: redacted like the report
     /// (unless `--show-secrets`), without this run's `new` mark.
-    pub fn for_state(&self, findings: &[crate::finding::Finding]) -> Vec<crate::finding::Finding> {
+    fn for_state(&self, findings: &[crate::finding::Finding]) -> Vec<crate::finding::Finding> {
         let mut r = Report {
             findings: findings.to_vec(),
             ..Report::default()

@@ -92,6 +92,16 @@ pub struct Finding {
     pub new: Option<bool>,
 }
 
+impl Finding {
+    /// This finding as an incremental run reports it again (`new: false`).
+    pub fn carried(&self) -> Finding {
+        Finding {
+            new: Some(false),
+            ..self.clone()
+        }
+    }
+}
+
 /// What kind of Hub repo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

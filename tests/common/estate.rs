@@ -176,14 +176,34 @@ pub fn hub_json(server: &HubServer, args: &[&str], env: &[(&str, &str)]) -> (i32
     (code, v, stderr)
 }
 
+/// Runs `hfleaks hub ARGS` against `server` in a fresh directory.
 pub fn hub_run(server: &HubServer, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let cwd = tempfile::tempdir().unwrap();
-    let mut cmd = hfleaks(cwd.path());
-    cmd.arg("hub")
-        .args(args)
-        .args(["--hf-endpoint", &server.endpoint(), "--no-progress"])
+    let endpoint = server.endpoint();
+    let all = [
+        &["hub"],
+        args,
+        &["--hf-endpoint", &endpoint, "--no-progress"],
+    ]
+    .concat();
+    run_in(server, cwd.path(), &all, env)
+}
+
+/// Runs `hfleaks ARGS` in `cwd` against `server`: (exit code, stdout, stderr).
+pub fn run_in(
+    server: &HubServer,
+    cwd: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
+    let mut cmd = hfleaks(cwd);
+    cmd.args(args)
+        .env("HF_ENDPOINT", server.endpoint())
         .env("HFLEAKS_BACKOFF_BASE_MS", "10")
-        .env_remove("HUGGING_FACE_HUB_TOKEN");
+        .env_remove("HUGGING_FACE_HUB_TOKEN")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("HFLEAKS_SHARD_INDEX")
+        .env_remove("HFLEAKS_SHARD_COUNT");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -20,7 +20,7 @@ use gix_transport::client::blocking_io::http::{
     GetResponse, Http, PostBodyDataKind, PostResponse, connect_http,
 };
 
-use crate::http::{Hub, status_text};
+use crate::http::Hub;
 
 /// The refs a clone takes: everything that holds user content.
 pub const REFSPECS: [&str; 3] = [
@@ -31,6 +31,30 @@ pub const REFSPECS: [&str; 3] = [
 
 /// The user name the Hub's git clients send with a token as password.
 pub const HUB_GIT_USER: &str = "hf_user";
+
+/// Why a clone failed, and whether the transfer was cut off (then another
+/// try may succeed; a refusal or a bad URL will not change).
+#[derive(Debug, Clone)]
+pub struct CloneError {
+    pub message: String,
+    pub cut_off: bool,
+}
+
+impl CloneError {
+    /// A failure another try will not mend.
+    pub fn new(message: String) -> CloneError {
+        CloneError {
+            message,
+            cut_off: false,
+        }
+    }
+}
+
+impl std::fmt::Display for CloneError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// Clones the repo at `url` (bare) into the empty directory `into`, or, if
 /// `into` is a repository already (`--cache`), fetches into it and drops
@@ -43,7 +67,7 @@ pub fn clone_bare(
     login: Option<(&str, &str)>,
     url: &str,
     into: &Path,
-) -> Result<(), String> {
+) -> Result<(), CloneError> {
     let failure = Arc::new(Mutex::new(None));
     let http = HubHttp {
         hub: client.clone(),
@@ -61,19 +85,20 @@ pub fn clone_bare(
     })
 }
 
-fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), String> {
+fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), CloneError> {
+    let fail = |msg: String| CloneError::new(msg);
     let existing = into.join("HEAD").is_file();
     let git = if existing {
-        gix::open(into).map_err(|e| format!("cannot open the cached clone: {e}"))?
+        gix::open(into).map_err(|e| fail(format!("cannot open the cached clone: {e}")))?
     } else {
-        gix::init_bare(into).map_err(|e| format!("cannot create a clone: {e}"))?
+        gix::init_bare(into).map_err(|e| fail(format!("cannot create a clone: {e}")))?
     };
     let remote = git
         .remote_at_without_url_rewrite(url)
         .and_then(|r| r.with_refspecs(REFSPECS, gix::remote::Direction::Fetch))
-        .map_err(|e| format!("bad clone URL: {e}"))?;
-    let parsed =
-        gix::url::parse(gix::bstr::BStr::new(url)).map_err(|e| format!("bad clone URL: {e}"))?;
+        .map_err(|e| fail(format!("bad clone URL: {e}")))?;
+    let parsed = gix::url::parse(gix::bstr::BStr::new(url))
+        .map_err(|e| fail(format!("bad clone URL: {e}")))?;
     let transport = connect_http(http, parsed, gix::protocol::transport::Protocol::V2, false);
     let options = gix::remote::ref_map::Options {
         // Ask for every ref, so that HEAD's target is known too.
@@ -86,11 +111,14 @@ fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), String> {
         // by the HTTP layer, and nothing else is ever asked for.
         .with_credentials(|_| Ok(None))
         .prepare_fetch(gix::progress::Discard, options)
-        .map_err(|e| format!("cannot list refs: {e}"))?
+        .map_err(|e| fail(format!("cannot list refs: {e}")))?
         .receive(gix::progress::Discard, &AtomicBool::new(false))
         // Close-delimited answers end cleanly even when the server hung
         // up halfway; gix then finds the pack short.
-        .map_err(|e| format!("clone: the pack transfer was cut off or the pack is broken ({e})"))?;
+        .map_err(|e| CloneError {
+            message: format!("clone: the pack transfer was cut off or the pack is broken ({e})"),
+            cut_off: true,
+        })?;
     let mut head = None;
     let mut remote_names = std::collections::HashSet::new();
     for r in &outcome.ref_map.remote_refs {
@@ -111,11 +139,11 @@ fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), String> {
         remote_names.insert(name);
     }
     if existing {
-        prune(into, &remote_names)?;
+        prune(into, &remote_names).map_err(fail)?;
     }
     if let Some(target) = head.filter(|t| t.starts_with("refs/heads/")) {
         std::fs::write(into.join("HEAD"), format!("ref: {target}\n"))
-            .map_err(|e| format!("cannot set HEAD: {e}"))?;
+            .map_err(|e| fail(format!("cannot set HEAD: {e}")))?;
     }
     Ok(())
 }
@@ -152,7 +180,7 @@ struct HubHttp {
     hub: Arc<Hub>,
     login: Option<(String, String)>,
     /// The first failure, as the HTTP layer words it.
-    failure: Arc<Mutex<Option<String>>>,
+    failure: Arc<Mutex<Option<CloneError>>>,
 }
 
 /// One request: sent when its answer is first read (a POST's body is
@@ -162,7 +190,7 @@ struct Exchange {
     url: String,
     headers: Vec<(String, String)>,
     login: Option<(String, String)>,
-    failure: Arc<Mutex<Option<String>>>,
+    failure: Arc<Mutex<Option<CloneError>>>,
     /// The body of a POST, as written so far.
     post: Option<Vec<u8>>,
     answer: Answer,
@@ -200,7 +228,7 @@ impl Exchange {
         );
         let fail = |kind, msg: String| {
             let mut slot = self.failure.lock().unwrap_or_else(|p| p.into_inner());
-            slot.get_or_insert_with(|| msg.clone());
+            slot.get_or_insert_with(|| CloneError::new(msg.clone()));
             Answer::Failed(kind, msg)
         };
         match result {
@@ -223,33 +251,8 @@ impl Exchange {
             }
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                let header = |name: &str| {
-                    resp.headers()
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string)
-                };
-                let said = header("x-error-message");
-                let code = header("x-error-code").unwrap_or_default();
-                let mut msg = match status {
-                    401 | 404 => format!(
-                        "{}: not found, or private and not visible with the credentials \
-                         at hand (on the Hub, set HF_TOKEN to a token that can read it)",
-                        status_text(status)
-                    ),
-                    403 if code == "GatedRepo" => format!(
-                        "{}: gated: the token must be of an account that accepted the repo's conditions",
-                        status_text(status)
-                    ),
-                    403 if said.as_deref().is_some_and(|m| m.contains("disabled")) => {
-                        format!("{}: the repo is disabled", status_text(status))
-                    }
-                    403 => format!("{}: forbidden", status_text(status)),
-                    _ => status_text(status),
-                };
-                if let Some(said) = said {
-                    msg.push_str(&format!(" ({said})"));
-                }
+                let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok());
+                let msg = super::refusal(status, header("x-error-code"), header("x-error-message"));
                 let kind = match status {
                     401 => io::ErrorKind::PermissionDenied,
                     _ => io::ErrorKind::Other,
@@ -408,8 +411,9 @@ impl Part {
     fn cut_off(&self, e: io::Error) -> io::Error {
         let ex = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         let mut slot = ex.failure.lock().unwrap_or_else(|p| p.into_inner());
-        slot.get_or_insert_with(|| {
-            format!("clone: the connection was cut off while receiving the pack ({e})")
+        slot.get_or_insert_with(|| CloneError {
+            message: format!("clone: the connection was cut off while receiving the pack ({e})"),
+            cut_off: true,
         });
         e
     }

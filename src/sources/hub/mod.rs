@@ -172,31 +172,37 @@ pub fn web_url(hub: &Hub, repo: &RepoRef) -> String {
 /// person can act on.
 pub(crate) fn json_of<T: serde::de::DeserializeOwned>(resp: &HubResponse) -> Result<T, String> {
     if resp.status != 200 {
-        return Err(refusal(resp));
+        return Err(refusal(resp.status, None, resp.error_message.as_deref()));
     }
     let text = resp.text()?;
     serde_json::from_str(text).map_err(|e| format!("unexpected answer from the Hub: {e}"))
 }
 
-/// Why the Hub refused: not found (or private without access), gated,
-/// disabled, a bad token.
-fn refusal(resp: &HubResponse) -> String {
-    let said = resp.error_message.as_deref().unwrap_or("");
-    match resp.status {
+/// Why the Hub refused, in words a person can act on: not found (or
+/// private without access), gated, disabled, a bad token. `code` and
+/// `said` are the `X-Error-Code` and `X-Error-Message` headers. The API
+/// and git answers share it.
+pub(super) fn refusal(status: u16, code: Option<&str>, said: Option<&str>) -> String {
+    let said = said.unwrap_or("");
+    match status {
         401 if said.contains("Invalid credentials") => {
             "the token was refused (HTTP 401 Invalid credentials)".to_string()
         }
         401 | 404 => format!(
             "{}: not found, or private and not visible with the credentials at hand \
              (set HF_TOKEN to a token that can read it)",
-            status_text(resp.status)
+            status_text(status)
+        ),
+        403 if code == Some("GatedRepo") => format!(
+            "{}: gated: the token must be of an account that accepted the repo's conditions",
+            status_text(status)
         ),
         403 if said.contains("disabled") => {
-            format!("{}: the repo is disabled", status_text(resp.status))
+            format!("{}: the repo is disabled", status_text(status))
         }
         403 => format!(
             "{}: gated or forbidden{}",
-            status_text(resp.status),
+            status_text(status),
             if said.is_empty() {
                 String::new()
             } else {
@@ -286,22 +292,17 @@ mod tests {
 
     #[test]
     fn refusals_say_what_to_do() {
-        let resp = |status, msg: Option<&str>| HubResponse {
-            status,
-            error_message: msg.map(str::to_string),
-            next: None,
-            body: Ok(String::new()),
-        };
-        assert!(refusal(&resp(404, None)).contains("set HF_TOKEN"));
+        assert!(refusal(404, None, None).contains("set HF_TOKEN"));
         assert!(
-            refusal(&resp(403, Some("Access to this resource is disabled."))).contains("disabled")
+            refusal(403, None, Some("Access to this resource is disabled.")).contains("disabled")
         );
-        assert!(refusal(&resp(403, None)).contains("gated"));
+        assert!(refusal(403, None, None).contains("gated"));
         assert!(
-            refusal(&resp(
+            refusal(
                 401,
+                None,
                 Some("Invalid credentials in Authorization header")
-            ))
+            )
             .contains("token was refused")
         );
     }
