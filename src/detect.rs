@@ -356,7 +356,9 @@ impl Scanner {
                 lines: std::cell::RefCell::new(None),
                 chain: encoding.map(str::to_string),
             };
+            let first = out.findings.len();
             self.decoded(&outer, &text, &hits, None, 1, &mut out.findings);
+            drop_repeats(&mut out.findings, first);
         }
     }
 
@@ -425,7 +427,26 @@ impl Scanner {
         depth: usize,
         out: &mut Vec<Finding>,
     ) {
-        for run in self.decoders.runs(data, hits) {
+        let mut runs = self.decoders.runs(data, hits);
+        // Opaque runs (no trigger in them) that the trigger runs do not
+        // already cover as the same encoding, in order with them.
+        let opaque: Vec<_> = self
+            .decoders
+            .opaque_runs(data)
+            .into_iter()
+            .filter(|o| {
+                !runs.iter().any(|r| {
+                    r.encoding == o.encoding
+                        && r.span.start <= o.span.start
+                        && o.span.end <= r.span.end
+                })
+            })
+            .collect();
+        if !opaque.is_empty() {
+            runs.extend(opaque);
+            runs.sort_by_key(|r| (r.span.start, r.span.end));
+        }
+        for run in runs {
             let (span, chain) = match at {
                 Some((span, chain)) => (span, format!("{chain}>{}", run.encoding.as_str())),
                 None => (run.span, run.encoding.as_str().to_string()),
@@ -445,6 +466,48 @@ impl Scanner {
             }
         }
     }
+}
+
+/// Drops each decoded finding (from `first` on) that repeats another at an
+/// overlapping place: the same secret (the token in plain text and again
+/// in a percent-decoded URL around it, or reached through two chains), or
+/// a piece of it (a window that cut the encoded run short). The one with
+/// the fewest layers stays, then the longest secret, so raising
+/// `--max-decode-depth` never changes a finding a lower depth reports.
+fn drop_repeats(found: &mut Vec<Finding>, first: usize) {
+    if found.len() <= first {
+        return;
+    }
+    type Place = (usize, usize, usize, usize);
+    let layers = |f: &Finding| f.encoding.as_deref().map_or(0, |e| e.split('>').count());
+    let place = |f: &Finding| (f.line, f.column, f.end_line, f.end_column);
+    let overlaps = |a: &Place, b: &Place| (a.0, a.1) <= (b.2, b.3) && (b.0, b.1) <= (a.2, a.3);
+    let mut kept: foldhash::HashMap<&str, Vec<(Place, &str)>> = Default::default();
+    for f in &found[..first] {
+        kept.entry(&f.path).or_default().push((place(f), &f.secret));
+    }
+    let mut order: Vec<usize> = (first..found.len()).collect();
+    order.sort_by_key(|&i| (layers(&found[i]), std::cmp::Reverse(found[i].secret.len())));
+    let mut keep = vec![false; found.len()];
+    for i in order {
+        let f = &found[i];
+        let p = place(f);
+        let seen = kept.entry(&f.path).or_default();
+        let repeat = seen
+            .iter()
+            .any(|(q, secret)| overlaps(q, &p) && secret.contains(f.secret.as_str()));
+        if !repeat {
+            seen.push((p, &f.secret));
+            keep[i] = true;
+        }
+    }
+    drop(kept);
+    let mut i = 0;
+    found.retain(|_| {
+        let k = i < first || keep[i];
+        i += 1;
+        k
+    });
 }
 
 /// The outer text that decoded findings are located in.

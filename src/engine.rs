@@ -291,100 +291,6 @@ fn in_encoded_blob(hay: &[u8], start: usize, end: usize) -> bool {
     }
 }
 
-/// The embedded word list (`rules/words.txt`): what identifiers are made of.
-static WORDS: std::sync::LazyLock<foldhash::HashSet<&'static [u8]>> =
-    std::sync::LazyLock::new(|| {
-        include_str!("../rules/words.txt")
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::as_bytes)
-            .collect()
-    });
-
-/// Whether `body` reads as an identifier made of words: split at case
-/// changes (`setImageWithURL` → set, Image, With, URL) and digits, every
-/// letter segment must split into words of the embedded list (`runtogether`
-/// → run, together). A random token's body has one-letter and unpronounceable
-/// segments, and so fails at once.
-pub fn is_identifier(body: &[u8]) -> bool {
-    let mut any = false;
-    for segment in camel_segments(body) {
-        if !is_words(&segment.to_ascii_lowercase()) {
-            return false;
-        }
-        any = true;
-    }
-    any
-}
-
-/// The letter segments of a camelCase name: an acronym run (`URL` in
-/// `URLPath`), a capitalised word, or a lowercase run; digits separate.
-fn camel_segments(body: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < body.len() {
-        let c = body[i];
-        if !c.is_ascii_alphabetic() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        if c.is_ascii_uppercase() {
-            let mut j = i;
-            while j < body.len() && body[j].is_ascii_uppercase() {
-                j += 1;
-            }
-            if j - i > 1 {
-                // `URLPath`: the last capital starts the next word.
-                let end = if j < body.len() && body[j].is_ascii_lowercase() {
-                    j - 1
-                } else {
-                    j
-                };
-                out.push(&body[start..end]);
-                i = end;
-                continue;
-            }
-            i += 1;
-        }
-        while i < body.len() && body[i].is_ascii_lowercase() {
-            i += 1;
-        }
-        out.push(&body[start..i]);
-    }
-    out
-}
-
-/// Whether a lowercase run splits into words of at least two letters from
-/// the embedded list, each perhaps with an inflection (`-s`, `-es`, `-ed`,
-/// `-ing`, `-er`).
-fn is_words(s: &[u8]) -> bool {
-    const LONGEST: usize = 17;
-    if s.len() < 2 {
-        return false;
-    }
-    let mut ok = vec![false; s.len() + 1];
-    ok[0] = true;
-    for end in 2..=s.len() {
-        ok[end] = (end.saturating_sub(LONGEST)..end - 1)
-            .any(|start| ok[start] && is_word(&s[start..end]));
-    }
-    ok[s.len()]
-}
-
-fn is_word(w: &[u8]) -> bool {
-    let words = &*WORDS;
-    words.contains(w)
-        || [&b"s"[..], b"es", b"ed", b"ing", b"er"]
-            .iter()
-            .any(|suffix| {
-                w.len() > suffix.len() + 2
-                    && w.ends_with(suffix)
-                    && words.contains(&w[..w.len() - suffix.len()])
-            })
-}
-
 /// Runs the length, entropy and placeholder checks; returns the body's
 /// entropy when the secret is accepted.
 pub fn accept(rule: &Rule, secret: &[u8]) -> Option<f64> {
@@ -405,7 +311,7 @@ pub fn accept(rule: &Rule, secret: &[u8]) -> Option<f64> {
     if is_placeholder(body) {
         return None;
     }
-    if rule.reject_identifiers && is_identifier(body) {
+    if rule.reject_identifiers && crate::identifier::is_identifier(body) {
         return None;
     }
     Some(entropy)
@@ -588,60 +494,6 @@ mod tests {
 
     fn user(t: &str) -> Vec<(String, String)> {
         vec![("hf-user-access-token".to_string(), t.to_string())]
-    }
-
-    #[test]
-    fn identifiers_made_of_words_are_recognised() {
-        for ident in [
-            "loadImagesWithURLCompletionHandler",
-            "setValueForKeyWithCompletion",
-            "presentViewControllerAnimated",
-            "URLSessionDidFinishEvents",
-            "downloadfileWithurl",
-            "handleRedirectCallbackWithState",
-        ] {
-            assert!(is_identifier(ident.as_bytes()), "{ident}");
-        }
-        for random in [
-            "QmZtRkWvLpNcXyBdGhJsTfUaEoIqVrKwPz",
-            "Qm4tRkWv8pNcXyBd2hJsTfUa7oIqVrKw9z",
-            "loadImagesWithQzxCompletionHandler",
-            "",
-        ] {
-            assert!(!is_identifier(random.as_bytes()), "{random}");
-        }
-        assert_eq!(
-            camel_segments(b"URLPathForID2Value"),
-            [&b"URL"[..], b"Path", b"For", b"ID", b"Value"]
-        );
-    }
-
-    #[test]
-    fn identifier_check_rejects_no_random_body_in_a_million() {
-        // Random 34-character bodies, letters only and letters with digits:
-        // the identifier check must never take one for a name.
-        let mut rng = fastrand::Rng::with_seed(0x5eed);
-        let mut rejected = Vec::new();
-        for i in 0..1_000_000u32 {
-            let body: Vec<u8> = (0..34)
-                .map(|_| {
-                    if i % 2 == 1 && rng.u8(0..8) == 0 {
-                        rng.digit(10) as u8
-                    } else {
-                        rng.alphabetic() as u8
-                    }
-                })
-                .collect();
-            if is_identifier(&body) {
-                rejected.push(String::from_utf8(body).unwrap());
-            }
-        }
-        assert!(
-            rejected.is_empty(),
-            "{} rejected: {:?}",
-            rejected.len(),
-            &rejected[..rejected.len().min(5)]
-        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod filter;
 pub mod finding;
 pub mod http;
+pub mod identifier;
 pub mod notebook;
 pub mod provenance;
 pub mod report;

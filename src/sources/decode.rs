@@ -72,6 +72,8 @@ pub struct Decoders {
     kinds: Vec<Encoding>,
     /// The keywords (to keep only runs that decode to one).
     keywords: Vec<Vec<u8>>,
+    /// Whether opaque runs (no trigger in them) are decoded too.
+    opaque: bool,
 }
 
 impl Decoders {
@@ -81,6 +83,7 @@ impl Decoders {
             triggers: Vec::new(),
             kinds: Vec::new(),
             keywords: Vec::new(),
+            opaque: false,
         }
     }
 
@@ -155,6 +158,7 @@ impl Decoders {
             triggers,
             kinds,
             keywords: keywords.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            opaque: true,
         }
     }
 
@@ -177,6 +181,14 @@ impl Decoders {
                 continue;
             };
             let (start, end, exact_start) = run_around(hay, m.start, m.end, kind);
+            // Base64 or hex glued to a percent escape is a slice of
+            // percent-encoded text (`%2B`, `%2F`, `%3D` inside base64 in a
+            // URL): the opaque runs decode it whole, as the chain it is.
+            if matches!(kind, Encoding::Base64 | Encoding::Hex)
+                && ((start > 0 && hay[start - 1] == b'%') || hay.get(end) == Some(&b'%'))
+            {
+                continue;
+            }
             // Another hit inside this run gives the same run: decode it once,
             // whatever it gives (a flood of hits costs one decode per run).
             covered = covered.max(end);
@@ -210,6 +222,204 @@ impl Decoders {
             true
         });
         self.runs(hay, &hits)
+    }
+}
+
+/// The shortest run decoded without a trigger: the outer layer of a chain
+/// whose inner layers hide every keyword (base64 of a Docker config whose
+/// `auth` is base64 of `user:hf_…`). Room for the shortest token a rule
+/// takes (`hf_` + 20) once encoded: its base64 alone is 32 characters.
+pub const OPAQUE_MIN: usize = 32;
+
+/// An opaque run longer than this is decoded in windows of this many
+/// characters (a multiple of 4, so base64 stays aligned), overlapping by
+/// [`OPAQUE_OVERLAP`]: memory stays flat however long the run.
+pub const OPAQUE_WINDOW: usize = 64 * 1024;
+
+/// How much consecutive windows share: more than a 255-character token
+/// under three layers of encoding takes.
+const OPAQUE_OVERLAP: usize = 4 * 1024;
+
+/// How many characters of a run are decoded first to tell whether it holds
+/// text (the only thing another encoding layer can be).
+const PROBE: usize = 256;
+
+/// Whether `b` can be part of an opaque run: base64 of either alphabet
+/// (its `=` padding is added at the end), hex, percent escapes and `\u`
+/// escapes.
+fn opaque_char(b: u8) -> bool {
+    OPAQUE_CHARS[usize::from(b)]
+}
+
+const OPAQUE_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'_' | b'-' | b'%' | b'\\');
+        b += 1;
+    }
+    table
+};
+
+/// Whether decoded bytes read as text: the layer below an encoding in a
+/// chain is itself encoded text (base64, hex, escapes) inside text (JSON,
+/// YAML, a URL). Binary data (images in notebooks, random blobs) stops the
+/// chain there; a token directly inside it is the triggers' business.
+fn is_text(bytes: &[u8]) -> bool {
+    if bytes.is_empty() {
+        return false;
+    }
+    let printable = bytes
+        .iter()
+        .filter(|&&b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
+        .count();
+    printable * 10 >= bytes.len() * 9
+}
+
+/// Calls `f` with every maximal run of `hay` of at least `min` bytes that
+/// `class` accepts. Only every `min`-th byte is looked at outside runs (a
+/// run that long must hold one of them), so text of short words costs a
+/// fraction of a pass.
+fn long_runs(hay: &[u8], min: usize, class: impl Fn(u8) -> bool, mut f: impl FnMut(usize, usize)) {
+    let min = min.max(1);
+    let mut floor = 0;
+    let mut p = min - 1;
+    while p < hay.len() {
+        if !class(hay[p]) {
+            p += min;
+            continue;
+        }
+        let mut start = p;
+        while start > floor && class(hay[start - 1]) {
+            start -= 1;
+        }
+        let mut end = p + 1;
+        while end < hay.len() && class(hay[end]) {
+            end += 1;
+        }
+        if end - start >= min {
+            f(start, end);
+        }
+        floor = end;
+        p = end + min;
+    }
+}
+
+/// Whether `text` holds a `%XX` escape.
+fn has_percent_escape(text: &[u8]) -> bool {
+    text.windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}
+
+/// Whether `text` holds a `\uXXXX` escape.
+fn has_unicode_escape(text: &[u8]) -> bool {
+    text.windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(u8::is_ascii_hexdigit))
+}
+
+/// Whether `text` could be base64 of one alphabet: `=` only as padding at
+/// the end, and not both `+`/`/` and `-`/`_` (a path like
+/// `src/models/unet_2d` is not base64).
+fn is_base64_shaped(text: &[u8]) -> bool {
+    let body = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    let standard = body.iter().any(|&b| b == b'+' || b == b'/');
+    let url_safe = body.iter().any(|&b| b == b'-' || b == b'_');
+    !(standard && url_safe)
+        && body
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+        && body.iter().any(u8::is_ascii_uppercase)
+        && body.iter().any(u8::is_ascii_lowercase)
+}
+
+/// Decodes `text` as `kind` from character `shift` on.
+fn decode_as(text: &[u8], kind: Encoding, shift: usize) -> Option<Vec<u8>> {
+    let text = text.get(shift..)?;
+    match kind {
+        Encoding::Base64 => decode_base64(text),
+        Encoding::Percent => Some(percent_encoding::percent_decode(text).collect()),
+        Encoding::Unicode => Some(decode_unicode_escapes(text)),
+        Encoding::Hex => Some(
+            text.chunks_exact(2)
+                .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+                .collect(),
+        ),
+    }
+}
+
+impl Decoders {
+    /// The opaque runs of `hay` (at least [`OPAQUE_MIN`] characters of an
+    /// encoding, found without a trigger) that decode to text, in order:
+    /// what may be the outer layer of a chain of encodings. Runs longer
+    /// than [`OPAQUE_WINDOW`] come as overlapping windows.
+    pub fn opaque_runs(&self, hay: &[u8]) -> Vec<DecodedRun> {
+        let mut out = Vec::new();
+        if !self.opaque {
+            return out;
+        }
+        long_runs(hay, OPAQUE_MIN, opaque_char, |start, mut end| {
+            // `=` ends a run (`key=value`), but base64's padding belongs to it.
+            let body_end = end;
+            while end - body_end < 2 && hay.get(end) == Some(&b'=') {
+                end += 1;
+            }
+            let mut at = start;
+            loop {
+                let stop = (at + OPAQUE_WINDOW).min(end);
+                opaque_window(hay, at, stop, &mut out);
+                if stop == end {
+                    break;
+                }
+                at += OPAQUE_WINDOW - OPAQUE_OVERLAP;
+            }
+        });
+        out
+    }
+}
+
+/// Decodes the window `[start, end)` of an opaque run as each encoding its
+/// characters allow, keeping what decodes to text. Where a base64 or hex
+/// run's alignment is unknown (a window cut from a longer run, or text
+/// glued before it), each alignment is probed.
+fn opaque_window(hay: &[u8], start: usize, end: usize, out: &mut Vec<DecodedRun>) {
+    let text = &hay[start..end];
+    let mut kinds: Vec<(Encoding, usize)> = Vec::new();
+    if has_percent_escape(text) {
+        kinds.push((Encoding::Percent, 1));
+    }
+    if has_unicode_escape(text) {
+        kinds.push((Encoding::Unicode, 1));
+    }
+    if text.iter().all(u8::is_ascii_hexdigit) {
+        kinds.push((Encoding::Hex, 2));
+    }
+    if kinds.is_empty() && is_base64_shaped(text) {
+        kinds.push((Encoding::Base64, 4));
+    }
+    for (kind, alignments) in kinds {
+        for shift in 0..alignments {
+            let probe_len = (PROBE.min(text.len().saturating_sub(shift)) / 4 * 4).max(4);
+            let probe = &text[shift.min(text.len())..(shift + probe_len).min(text.len())];
+            if !decode_as(probe, kind, 0).is_some_and(|b| is_text(&b)) {
+                continue;
+            }
+            if let Some(bytes) = decode_as(text, kind, shift).filter(|b| is_text(b)) {
+                out.push(DecodedRun {
+                    span: Span {
+                        start: start + shift,
+                        end,
+                    },
+                    encoding: kind,
+                    bytes,
+                });
+                break;
+            }
+        }
     }
 }
 
