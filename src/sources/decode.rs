@@ -60,6 +60,10 @@ pub struct DecodedRun {
     pub span: Span,
     pub encoding: Encoding,
     pub bytes: Vec<u8>,
+    /// Whether the run goes on before `span` (a window after a long run's
+    /// first, or a run cut by the decode window): then what it decodes to
+    /// may start in the middle of an inner run, at an unknown alignment.
+    pub continued: bool,
 }
 
 /// What marks a place where a keyword may be encoded, and how to decode
@@ -227,9 +231,11 @@ impl Decoders {
 
 /// The shortest run decoded without a trigger: the outer layer of a chain
 /// whose inner layers hide every keyword (base64 of a Docker config whose
-/// `auth` is base64 of `user:hf_…`). Room for the shortest token a rule
-/// takes (`hf_` + 20) once encoded: its base64 alone is 32 characters.
-pub const OPAQUE_MIN: usize = 32;
+/// `auth` is base64 of `user:hf_…`). A canonical token (`hf_` + 34) under
+/// two layers takes at least 52 characters (base64 of its percent-encoded
+/// form); 48 also leaves room for the tokens of other rules with a little
+/// text around them, and lets the run finder look at half of each chunk.
+pub const OPAQUE_MIN: usize = 48;
 
 /// An opaque run longer than this is decoded in windows of this many
 /// characters (a multiple of 4, so base64 stays aligned), overlapping by
@@ -243,25 +249,6 @@ const OPAQUE_OVERLAP: usize = 4 * 1024;
 /// How many characters of a run are decoded first to tell whether it holds
 /// text (the only thing another encoding layer can be).
 const PROBE: usize = 256;
-
-/// Whether `b` can be part of an opaque run: base64 of either alphabet
-/// (its `=` padding is added at the end), hex, percent escapes and `\u`
-/// escapes.
-fn opaque_char(b: u8) -> bool {
-    OPAQUE_CHARS[usize::from(b)]
-}
-
-const OPAQUE_CHARS: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] =
-            c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'_' | b'-' | b'%' | b'\\');
-        b += 1;
-    }
-    table
-};
 
 /// Whether decoded bytes read as text: the layer below an encoding in a
 /// chain is itself encoded text (base64, hex, escapes) inside text (JSON,
@@ -278,34 +265,83 @@ fn is_text(bytes: &[u8]) -> bool {
     printable * 10 >= bytes.len() * 9
 }
 
-/// Calls `f` with every maximal run of `hay` of at least `min` bytes that
-/// `class` accepts. Only every `min`-th byte is looked at outside runs (a
-/// run that long must hold one of them), so text of short words costs a
-/// fraction of a pass.
-fn long_runs(hay: &[u8], min: usize, class: impl Fn(u8) -> bool, mut f: impl FnMut(usize, usize)) {
-    let min = min.max(1);
-    let mut floor = 0;
-    let mut p = min - 1;
-    while p < hay.len() {
-        if !class(hay[p]) {
-            p += min;
-            continue;
+/// What a run is made of, gathered in one pass: which encodings its
+/// characters allow.
+#[derive(Default)]
+struct Makeup {
+    lower: bool,
+    upper: bool,
+    /// `+` or `/` (standard base64).
+    standard: bool,
+    /// `-` or `_` (URL-safe base64).
+    url_safe: bool,
+    percent: bool,
+    backslash: bool,
+    /// Every character a hex digit.
+    hex: bool,
+}
+
+impl Makeup {
+    fn of(text: &[u8]) -> Makeup {
+        let mut flags = 0u8;
+        let mut all = 0xFFu8;
+        for &b in text {
+            let f = MAKEUP[usize::from(b)];
+            flags |= f;
+            all &= f;
         }
-        let mut start = p;
-        while start > floor && class(hay[start - 1]) {
-            start -= 1;
+        Makeup {
+            lower: flags & LOWER != 0,
+            upper: flags & UPPER != 0,
+            standard: flags & STANDARD_PUNCT != 0,
+            url_safe: flags & URL_PUNCT != 0,
+            percent: flags & PERCENT != 0,
+            backslash: flags & BACKSLASH != 0,
+            hex: all & HEX != 0,
         }
-        let mut end = p + 1;
-        while end < hay.len() && class(hay[end]) {
-            end += 1;
-        }
-        if end - start >= min {
-            f(start, end);
-        }
-        floor = end;
-        p = end + min;
     }
 }
+
+const LOWER: u8 = 1;
+const UPPER: u8 = 2;
+const HEX: u8 = 4;
+const STANDARD_PUNCT: u8 = 8;
+const URL_PUNCT: u8 = 16;
+const PERCENT: u8 = 32;
+const BACKSLASH: u8 = 64;
+
+static MAKEUP: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut f = 0;
+        if c.is_ascii_lowercase() {
+            f |= LOWER;
+        }
+        if c.is_ascii_uppercase() {
+            f |= UPPER;
+        }
+        if c.is_ascii_hexdigit() {
+            f |= HEX;
+        }
+        if c == b'+' || c == b'/' {
+            f |= STANDARD_PUNCT;
+        }
+        if c == b'-' || c == b'_' {
+            f |= URL_PUNCT;
+        }
+        if c == b'%' {
+            f |= PERCENT;
+        }
+        if c == b'\\' {
+            f |= BACKSLASH;
+        }
+        table[i] = f;
+        i += 1;
+    }
+    table
+};
 
 /// Whether `text` holds a `%XX` escape.
 fn has_percent_escape(text: &[u8]) -> bool {
@@ -317,24 +353,6 @@ fn has_percent_escape(text: &[u8]) -> bool {
 fn has_unicode_escape(text: &[u8]) -> bool {
     text.windows(6)
         .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(u8::is_ascii_hexdigit))
-}
-
-/// Whether `text` could be base64 of one alphabet: `=` only as padding at
-/// the end, and not both `+`/`/` and `-`/`_` (a path like
-/// `src/models/unet_2d` is not base64).
-fn is_base64_shaped(text: &[u8]) -> bool {
-    let body = text
-        .strip_suffix(b"==")
-        .or_else(|| text.strip_suffix(b"="))
-        .unwrap_or(text);
-    let standard = body.iter().any(|&b| b == b'+' || b == b'/');
-    let url_safe = body.iter().any(|&b| b == b'-' || b == b'_');
-    !(standard && url_safe)
-        && body
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
-        && body.iter().any(u8::is_ascii_uppercase)
-        && body.iter().any(u8::is_ascii_lowercase)
 }
 
 /// Decodes `text` as `kind` from character `shift` on.
@@ -357,12 +375,14 @@ impl Decoders {
     /// encoding, found without a trigger) that decode to text, in order:
     /// what may be the outer layer of a chain of encodings. Runs longer
     /// than [`OPAQUE_WINDOW`] come as overlapping windows.
-    pub fn opaque_runs(&self, hay: &[u8]) -> Vec<DecodedRun> {
+    /// `continued`: whether `hay` may start in the middle of a run (it is
+    /// what a continued run decoded to).
+    pub fn opaque_runs(&self, hay: &[u8], continued: bool) -> Vec<DecodedRun> {
         let mut out = Vec::new();
         if !self.opaque {
             return out;
         }
-        long_runs(hay, OPAQUE_MIN, opaque_char, |start, mut end| {
+        super::runs::long_runs(hay, OPAQUE_MIN, |start, mut end| {
             // `=` ends a run (`key=value`), but base64's padding belongs to it.
             let body_end = end;
             while end - body_end < 2 && hay.get(end) == Some(&b'=') {
@@ -371,7 +391,8 @@ impl Decoders {
             let mut at = start;
             loop {
                 let stop = (at + OPAQUE_WINDOW).min(end);
-                opaque_window(hay, at, stop, &mut out);
+                let cut = at > start || (start == 0 && continued);
+                opaque_window(hay, at, stop, cut, &mut out);
                 if stop == end {
                     break;
                 }
@@ -384,24 +405,39 @@ impl Decoders {
 
 /// Decodes the window `[start, end)` of an opaque run as each encoding its
 /// characters allow, keeping what decodes to text. Where a base64 or hex
-/// run's alignment is unknown (a window cut from a longer run, or text
-/// glued before it), each alignment is probed.
-fn opaque_window(hay: &[u8], start: usize, end: usize, out: &mut Vec<DecodedRun>) {
+/// run's alignment is unknown (`cut`: a window after a long run's first,
+/// or a run that may have begun before `hay` did), each alignment is
+/// probed; otherwise the run's own start is.
+fn opaque_window(hay: &[u8], start: usize, end: usize, cut: bool, out: &mut Vec<DecodedRun>) {
     let text = &hay[start..end];
+    let body = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    let makeup = Makeup::of(body);
     let mut kinds: Vec<(Encoding, usize)> = Vec::new();
-    if has_percent_escape(text) {
+    if makeup.percent && has_percent_escape(text) {
         kinds.push((Encoding::Percent, 1));
     }
-    if has_unicode_escape(text) {
+    if makeup.backslash && has_unicode_escape(text) {
         kinds.push((Encoding::Unicode, 1));
     }
-    if text.iter().all(u8::is_ascii_hexdigit) {
+    if makeup.hex {
         kinds.push((Encoding::Hex, 2));
     }
-    if kinds.is_empty() && is_base64_shaped(text) {
+    // Base64 of one alphabet (a path like `src/models/unet_2d` mixes them),
+    // mixed-case as base64 of text always is.
+    if kinds.is_empty()
+        && makeup.lower
+        && makeup.upper
+        && !(makeup.standard && makeup.url_safe)
+        && !makeup.percent
+        && !makeup.backslash
+    {
         kinds.push((Encoding::Base64, 4));
     }
     for (kind, alignments) in kinds {
+        let alignments = if cut { alignments } else { 1 };
         for shift in 0..alignments {
             let probe_len = (PROBE.min(text.len().saturating_sub(shift)) / 4 * 4).max(4);
             let probe = &text[shift.min(text.len())..(shift + probe_len).min(text.len())];
@@ -416,6 +452,7 @@ fn opaque_window(hay: &[u8], start: usize, end: usize, out: &mut Vec<DecodedRun>
                     },
                     encoding: kind,
                     bytes,
+                    continued: cut,
                 });
                 break;
             }
@@ -469,6 +506,7 @@ fn decode_run(
                         },
                         encoding: kind,
                         bytes,
+                        continued: !exact_start,
                     });
                 }
             }
@@ -477,11 +515,13 @@ fn decode_run(
             span: Span { start, end },
             encoding: kind,
             bytes: percent_encoding::percent_decode(text).collect(),
+            continued: !exact_start,
         }),
         Encoding::Unicode => out.push(DecodedRun {
             span: Span { start, end },
             encoding: kind,
             bytes: decode_unicode_escapes(text),
+            continued: !exact_start,
         }),
         Encoding::Hex => {
             // An odd run: the keyword's pairs decide where pairs start.
@@ -497,6 +537,7 @@ fn decode_run(
                     },
                     encoding: kind,
                     bytes,
+                    continued: !exact_start,
                 });
             }
         }
@@ -507,15 +548,17 @@ fn decode_run(
 /// Base64 of either alphabet (URL-safe when the run has `-` or `_`),
 /// padded or not; trailing bits allowed.
 fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
-    let config = GeneralPurposeConfig::new()
+    // Built once: an engine's tables cost more than decoding a short run.
+    const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
         .with_decode_padding_mode(DecodePaddingMode::Indifferent)
         .with_decode_allow_trailing_bits(true);
-    let alphabet = if text.iter().any(|&b| b == b'-' || b == b'_') {
-        &base64::alphabet::URL_SAFE
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CONFIG);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, CONFIG);
+    let engine = if text.iter().any(|&b| b == b'-' || b == b'_') {
+        &URL_SAFE
     } else {
-        &base64::alphabet::STANDARD
+        &STANDARD
     };
-    let engine = GeneralPurpose::new(alphabet, config);
     let body_len = text.iter().take_while(|&&b| b != b'=').count();
     // A lone trailing character holds no whole byte.
     let usable = body_len - usize::from(body_len % 4 == 1);

@@ -10,6 +10,7 @@ pub mod dir;
 pub mod git;
 pub mod hub;
 pub mod objects;
+pub mod runs;
 pub mod staged;
 pub mod stdin;
 pub mod tokens;
