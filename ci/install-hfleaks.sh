@@ -184,7 +184,8 @@ case "$asset" in
 esac
 [ -f "$tmp/x/hfleaks$exe" ] || die "release asset $asset holds no hfleaks$exe"
 chmod +x "$tmp/x/hfleaks$exe"
-version=$("$tmp/x/hfleaks$exe" --version 2>&1) || die "the release binary $asset of $ref does not run here: $version"
+version=$("$tmp/x/hfleaks$exe" --version 2>&1) ||
+  die "the release binary $asset of $ref does not run here: $(printf '%s\n' "$version" | head -n 1)"
 case "$ref" in
   v[0-9]*)
     [ "$version" = "hfleaks ${ref#v}" ] ||

@@ -490,7 +490,7 @@ fn no_matching_release_builds_from_source() {
 }
 
 #[test]
-fn a_release_binary_of_another_version_is_refused() {
+fn a_release_binary_of_another_version_or_that_does_not_run_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let tag = format!("v{VERSION}");
     release(dir.path(), &tag, |_| fake_binary("0.0.1"));
@@ -503,6 +503,21 @@ fn a_release_binary_of_another_version_is_refused() {
         )),
         "{}",
         run.stderr
+    );
+    assert!(!run.root.join("bin/hfleaks").exists());
+    assert!(run.cargo.is_empty());
+
+    // A binary that does not run here is refused too.
+    let tag = "v0.0.2";
+    release(dir.path(), tag, |_| {
+        b"#!/bin/sh\necho 'cannot execute binary file' >&2\nexit 126\n".to_vec()
+    });
+    let run = install(&server.url, tag, LINUX_X64);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        "hfleaks-install: error: the release binary hfleaks-x86_64-unknown-linux-gnu.tar.gz \
+         of v0.0.2 does not run here: cannot execute binary file"
     );
     assert!(!run.root.join("bin/hfleaks").exists());
     assert!(run.cargo.is_empty());
