@@ -343,6 +343,23 @@ static MAKEUP: [u8; 256] = {
     table
 };
 
+/// Whether base64 `text` (aligned) may decode to text, judged without
+/// decoding: each group of four characters whose first one stands for 32
+/// or more (`g`-`z`, digits, `+`, `/`, `-`, `_`) starts with a byte of 128
+/// or more, which text does not hold; more than 3 such groups in 10 mean
+/// more than 1 byte in 10 that is not text (see [`is_text`]). Random
+/// binary has one in two.
+fn base64_may_be_text(text: &[u8]) -> bool {
+    let groups = text.len() / 4;
+    let high = text
+        .iter()
+        .step_by(4)
+        .take(groups)
+        .filter(|&&c| !(c.is_ascii_uppercase() || (b'a'..=b'f').contains(&c)))
+        .count();
+    high * 10 <= groups * 3
+}
+
 /// Whether `text` holds a `%XX` escape.
 fn has_percent_escape(text: &[u8]) -> bool {
     text.windows(3)
@@ -415,32 +432,31 @@ fn opaque_window(hay: &[u8], start: usize, end: usize, cut: bool, out: &mut Vec<
         .or_else(|| text.strip_suffix(b"="))
         .unwrap_or(text);
     let makeup = Makeup::of(body);
-    let mut kinds: Vec<(Encoding, usize)> = Vec::new();
-    if makeup.percent && has_percent_escape(text) {
-        kinds.push((Encoding::Percent, 1));
-    }
-    if makeup.backslash && has_unicode_escape(text) {
-        kinds.push((Encoding::Unicode, 1));
-    }
-    if makeup.hex {
-        kinds.push((Encoding::Hex, 2));
-    }
+    let percent = makeup.percent && has_percent_escape(text);
+    let unicode = makeup.backslash && has_unicode_escape(text);
     // Base64 of one alphabet (a path like `src/models/unet_2d` mixes them),
     // mixed-case as base64 of text always is.
-    if kinds.is_empty()
+    let base64 = !(percent || unicode || makeup.hex)
         && makeup.lower
         && makeup.upper
         && !(makeup.standard && makeup.url_safe)
         && !makeup.percent
-        && !makeup.backslash
-    {
-        kinds.push((Encoding::Base64, 4));
-    }
-    for (kind, alignments) in kinds {
+        && !makeup.backslash;
+    // (applies, encoding, alignments to try)
+    let kinds = [
+        (percent, Encoding::Percent, 1),
+        (unicode, Encoding::Unicode, 1),
+        (makeup.hex, Encoding::Hex, 2),
+        (base64, Encoding::Base64, 4),
+    ];
+    for &(_, kind, alignments) in kinds.iter().filter(|k| k.0) {
         let alignments = if cut { alignments } else { 1 };
         for shift in 0..alignments {
             let probe_len = (PROBE.min(text.len().saturating_sub(shift)) / 4 * 4).max(4);
             let probe = &text[shift.min(text.len())..(shift + probe_len).min(text.len())];
+            if kind == Encoding::Base64 && !base64_may_be_text(probe) {
+                continue;
+            }
             if !decode_as(probe, kind, 0).is_some_and(|b| is_text(&b)) {
                 continue;
             }
@@ -803,6 +819,24 @@ mod tests {
             assert_eq!(runs[0].encoding, kind);
             assert!(String::from_utf8_lossy(&runs[0].bytes).contains(T), "{hay}");
         }
+    }
+
+    #[test]
+    fn the_base64_text_check_never_turns_text_away() {
+        let mut rng = fastrand::Rng::with_seed(64);
+        let mut binary_passed = 0;
+        for _ in 0..2000 {
+            let text: String = (0..rng.usize(3..300))
+                .map(|_| char::from(rng.u8(0x20..0x7f)))
+                .collect();
+            assert!(base64_may_be_text(b64(&text).as_bytes()), "{text}");
+            let raw: Vec<u8> = (0..48).map(|_| rng.u8(..)).collect();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&raw);
+            binary_passed += usize::from(base64_may_be_text(encoded.as_bytes()));
+        }
+        // Sixteen groups: about 4 % of random blobs pass by chance (is_text
+        // turns them away after decoding).
+        assert!(binary_passed < 150, "{binary_passed} random blobs passed");
     }
 
     #[test]
