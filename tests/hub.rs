@@ -504,3 +504,38 @@ fn a_429_on_a_clone_is_waited_out_and_the_clone_goes_on() {
         .count();
     assert_eq!(refs, 2, "the 429, then the retry");
 }
+
+#[test]
+fn discussions_are_read_many_at_a_time_within_the_runs_bound() {
+    // 60 discussions, each answer 20 ms late: read one by one they would
+    // take over a second; the run reads them through one pool of 4 per
+    // job, here 8.
+    let root = tempfile::tempdir().unwrap();
+    let (server, t) = estate(root.path(), json!({"api_latency_ms": 20}));
+    let (code, v, _) = hub_json(&server, &["acme/m1", "--jobs", "2"], &[]);
+    assert_eq!(code, 1);
+    for token in [&t.title, &t.comment, &t.edited] {
+        one(&v, token);
+    }
+    assert_eq!(v["scan"]["discussions"], 60);
+    let inflight: Vec<u64> = server
+        .requests()
+        .iter()
+        .filter(|r| {
+            let p = r["path"].as_str().unwrap();
+            p.contains("/discussions/") && !p.contains("?p=")
+        })
+        .map(|r| r["inflight"].as_u64().unwrap())
+        .collect();
+    assert_eq!(inflight.len(), 60);
+    let most = inflight.iter().max().copied().unwrap();
+    assert!(
+        most >= 2,
+        "detail requests were never concurrent: {inflight:?}"
+    );
+    // The pool's 8, and at most the other worker's one request beside them.
+    assert!(
+        most <= 9,
+        "more detail requests at once than the pool allows: {most}"
+    );
+}

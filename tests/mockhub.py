@@ -17,7 +17,10 @@ outlives its parent. CONFIG:
       "token": "hf_...",              # the one token that sees private repos (optional)
       "valid_tokens": ["hf_..."],     # tokens whoami-v2 accepts (others: 401)
       "page_size": 100,               # listing page size
-      "log": "/abs/requests.jsonl",  # one line per request: method, path, authorization
+      "log": "/abs/requests.jsonl",  # one line per request: method, path, authorization,
+                                      #   inflight (API requests being answered, this one included)
+      "api_latency_ms": 30,           # every API answer waits this long first (a real round trip;
+                                      #   also read from "faults")
       "repos": [{"type": "model", "id": "NS/NAME", "private": false,
                  "gated": false, "disabled": false,
                  "discussions": [{"num": 1, "title": "...", "isPullRequest": false,
@@ -36,6 +39,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,6 +49,7 @@ PAGE = 50
 CONFIG = {}
 LOCK = threading.Lock()
 COUNTERS = {}
+INFLIGHT = [0]
 
 
 def bump(key):
@@ -92,7 +97,7 @@ class Handler(BaseHTTPRequestHandler):
     def visible(self, repo):
         return repo is not None and (not repo.get("private") or self.authorized())
 
-    def record(self):
+    def record(self, inflight=None):
         log = CONFIG.get("log")
         if not log:
             return
@@ -101,6 +106,7 @@ class Handler(BaseHTTPRequestHandler):
                 "method": self.command,
                 "path": self.path,
                 "authorization": self.headers.get("Authorization"),
+                "inflight": inflight,
             }
         )
         with LOCK:
@@ -148,7 +154,22 @@ class Handler(BaseHTTPRequestHandler):
         self.route()
 
     def route(self):
-        self.record()
+        if not self.path.startswith("/api/"):
+            self.record()
+            return self.answer()
+        with LOCK:
+            INFLIGHT[0] += 1
+            inflight = INFLIGHT[0]
+        try:
+            self.record(inflight)
+            latency = CONFIG.get("api_latency_ms", CONFIG.get("faults", {}).get("api_latency_ms", 0))
+            time.sleep(latency / 1000)
+            return self.answer()
+        finally:
+            with LOCK:
+                INFLIGHT[0] -= 1
+
+    def answer(self):
         url = urlsplit(self.path)
         parts = [p for p in url.path.split("/") if p]
         query = parse_qs(url.query)

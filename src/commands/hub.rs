@@ -83,6 +83,7 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
         client: client.clone(),
         token: token.clone(),
         discussions: !args.no_discussions,
+        pool: discussions::Pool::new(DISCUSSION_REQUESTS_PER_JOB * options.jobs),
     };
     let authenticated = token.is_some();
     fleet::audit(
@@ -187,7 +188,13 @@ struct HubExtras {
     client: Arc<Hub>,
     token: Option<String>,
     discussions: bool,
+    /// Discussion requests in flight, run-wide.
+    pool: discussions::Pool,
 }
+
+/// Discussion requests in flight per `--jobs` worker, shared across the
+/// run: 16 with the default 4 jobs.
+const DISCUSSION_REQUESTS_PER_JOB: usize = 4;
 
 impl Extras for HubExtras {
     fn decorate(&self, unit: &Unit, findings: &mut [Finding], git: &Repository) {
@@ -214,6 +221,7 @@ impl Extras for HubExtras {
             self.token.as_deref(),
             &unit.repo,
             previous,
+            &self.pool,
         );
         read.unwrap_or_else(|e| Outside {
             failure: Some(format!("discussions: {e}")),
@@ -289,6 +297,7 @@ fn discussion_findings(
     token: Option<&str>,
     repo: &RepoRef,
     previous: Option<&RepoState>,
+    pool: &discussions::Pool,
 ) -> Result<Outside, String> {
     let list = discussions::list(client, token, repo)?;
     let web = hub::web_url(client, repo);
@@ -296,8 +305,10 @@ fn discussion_findings(
         discussions: list.len() as u64,
         ..Outside::default()
     };
-    for d in &list {
-        match discussions::detail(client, token, repo, d.num) {
+    let nums: Vec<u64> = list.iter().map(|d| d.num).collect();
+    let details = discussions::details(client, token, repo, &nums, pool);
+    for (d, read) in list.iter().zip(details) {
+        match read {
             Ok(detail) => {
                 let (findings, record) = text_findings(run, repo, &web, &detail, previous);
                 out.findings.extend(findings);

@@ -91,6 +91,83 @@ pub struct Discussion {
     pub texts: Vec<Text>,
 }
 
+/// The run's one bound on discussion requests in flight, shared by every
+/// repo's worker: a repo with hundreds of discussions reads them many at a
+/// time while the others are busy cloning, and the whole run never asks
+/// more of the Hub at once than this. Every request still passes the
+/// client's 429 gate.
+pub struct Pool {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    size: usize,
+}
+
+impl Pool {
+    /// A pool of `size` requests in flight (at least 1).
+    pub fn new(size: usize) -> Pool {
+        let size = size.max(1);
+        Pool {
+            free: std::sync::Mutex::new(size),
+            freed: std::sync::Condvar::new(),
+            size,
+        }
+    }
+
+    /// Runs `request` once a slot is free.
+    fn with_slot<T>(&self, request: impl FnOnce() -> T) -> T {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        drop(free);
+        // Given back however `request` ends (a panic included).
+        struct Release<'a>(&'a Pool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                self.0.freed.notify_one();
+            }
+        }
+        let _release = Release(self);
+        request()
+    }
+}
+
+/// The detail of each discussion in `nums`, in that order, read through
+/// `pool`: as many at a time as the pool has room for.
+pub fn details(
+    hub: &Hub,
+    token: Option<&str>,
+    repo: &RepoRef,
+    nums: &[u64],
+    pool: &Pool,
+) -> Vec<Result<Discussion, String>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Discussion, String>>>> =
+        nums.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..pool.size.min(nums.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&num) = nums.get(i) else { break };
+                    let read = pool.with_slot(|| detail(hub, token, repo, num));
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| Err("not read".to_string()))
+        })
+        .collect()
+}
+
 /// `GET …/discussions/NUM`, read into its texts.
 pub fn detail(
     hub: &Hub,
