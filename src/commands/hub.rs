@@ -299,7 +299,7 @@ fn discussion_findings(
     previous: Option<&RepoState>,
     pool: &discussions::Pool,
 ) -> Result<Outside, String> {
-    let list = discussions::list(client, token, repo)?;
+    let list = discussions::list(client, token, repo, pool)?;
     let web = hub::web_url(client, repo);
     let mut out = Outside {
         discussions: list.len() as u64,

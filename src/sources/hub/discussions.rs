@@ -38,21 +38,26 @@ struct ListItem {
     is_pull_request: bool,
 }
 
-/// Every discussion and pull request of `repo`, all pages.
-pub fn list(hub: &Hub, token: Option<&str>, repo: &RepoRef) -> Result<Vec<Summary>, String> {
+/// Every discussion and pull request of `repo`, all pages: the first one
+/// tells how many there are, the others are read through `pool` a batch
+/// at a time.
+pub fn list(
+    hub: &Hub,
+    token: Option<&str>,
+    repo: &RepoRef,
+    pool: &Pool,
+) -> Result<Vec<Summary>, String> {
     let base = hub
         .endpoint()
         .url(&format!("{}/discussions", api_path(repo)));
+    let fetch = |p: &u64| -> Result<Page, String> {
+        let resp = hub.get(&format!("{base}?p={p}"), token)?;
+        json_of(&resp)
+    };
     let mut out: Vec<Summary> = Vec::new();
     let mut nums = std::collections::HashSet::new();
-    let mut pages = 1;
-    let mut p = 0;
-    while p < pages {
-        let resp = hub.get(&format!("{base}?p={p}"), token)?;
-        let page: Page = json_of(&resp)?;
-        // Pages of 50 until `count`; a page that adds nothing new ends it
-        // whatever the count says.
-        pages = page.count.div_ceil(PAGE).max(1);
+    // Whether a page added a discussion not seen before.
+    let mut add = |page: Page| {
         let before = out.len();
         for d in page.discussions {
             if nums.insert(d.num) {
@@ -62,10 +67,24 @@ pub fn list(hub: &Hub, token: Option<&str>, repo: &RepoRef) -> Result<Vec<Summar
                 });
             }
         }
-        if out.len() == before {
-            break;
+        out.len() > before
+    };
+    let first = pool.map(&[0u64], fetch).remove(0)?;
+    let pages = first.count.div_ceil(PAGE).max(1);
+    let mut more = add(first);
+    let mut next = 1;
+    // Pages of 50 until `count`; a page that adds nothing new ends it
+    // whatever the count says, and pages are asked for a pool's worth at a
+    // time, so a wrong count costs at most one batch.
+    while more && next < pages {
+        let batch: Vec<u64> = (next..pages.min(next + pool.size as u64)).collect();
+        for page in pool.map(&batch, fetch) {
+            more = add(page?);
+            if !more {
+                break;
+            }
         }
-        p += 1;
+        next += batch.len() as u64;
     }
     out.sort_by_key(|d| d.num);
     Ok(out)
@@ -113,6 +132,34 @@ impl Pool {
         }
     }
 
+    /// `f` of each item, in order, as many at a time as the pool has room
+    /// for (each call holds a slot).
+    pub fn map<I: Sync, T: Send>(&self, items: &[I], f: impl Fn(&I) -> T + Sync) -> Vec<T> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<T>>> =
+            items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..self.size.min(items.len()) {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        let value = self.with_slot(|| f(item));
+                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expect("every item is mapped once its thread ends")
+            })
+            .collect()
+    }
+
     /// Runs `request` once a slot is free.
     fn with_slot<T>(&self, request: impl FnOnce() -> T) -> T {
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
@@ -143,29 +190,7 @@ pub fn details(
     nums: &[u64],
     pool: &Pool,
 ) -> Vec<Result<Discussion, String>> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<Discussion, String>>>> =
-        nums.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..pool.size.min(nums.len()) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&num) = nums.get(i) else { break };
-                    let read = pool.with_slot(|| detail(hub, token, repo, num));
-                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| {
-            r.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| Err("not read".to_string()))
-        })
-        .collect()
+    pool.map(nums, |&num| detail(hub, token, repo, num))
 }
 
 /// `GET …/discussions/NUM`, read into its texts.
