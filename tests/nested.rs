@@ -263,3 +263,55 @@ fn a_long_nested_run_is_decoded_in_windows() {
     assert_eq!(findings(&r).len(), 1, "{r}");
     assert_eq!(findings(&r)[0]["encoding"], "base64>base64");
 }
+
+#[test]
+fn arbitrary_mixes_of_encodings_never_panic() {
+    // Pieces of every encoding, cut and glued at random, with random bytes
+    // and runs long enough to be decoded in windows: the scanner (depth 4)
+    // must take all of it, and locate every finding on a line of the input.
+    use hfleaks::config::DetectConfig;
+    use hfleaks::detect::Scanner;
+    let config = DetectConfig {
+        max_decode_depth: 4,
+        ..DetectConfig::default()
+    };
+    let scanner = Scanner::build(hfleaks::rules::builtin(), config);
+    let mut rng = fastrand::Rng::with_seed(0xF022);
+    for case in 0..300 {
+        let mut data: Vec<u8> = Vec::new();
+        while data.len() < rng.usize(10..if case % 25 == 0 { 200_000 } else { 3_000 }) {
+            let mut piece = if rng.bool() {
+                fake_token(rng.u64(..))
+            } else {
+                (0..rng.usize(1..200))
+                    .map(|_| char::from(rng.u8(0x20..0x7f)))
+                    .collect()
+            };
+            for _ in 0..rng.usize(0..4) {
+                piece = Layer::ALL[rng.usize(..Layer::ALL.len())].apply(&piece);
+            }
+            let bytes = piece.into_bytes();
+            let cut = rng.usize(..=bytes.len());
+            data.extend_from_slice(if rng.u8(..4) == 0 {
+                &bytes[cut..]
+            } else {
+                &bytes
+            });
+            match rng.u8(..6) {
+                0 => data.extend((0..rng.usize(..50)).map(|_| rng.u8(..))),
+                1 => data.push(b'\n'),
+                2 => data.extend_from_slice(b"%2"),
+                3 => data.extend_from_slice(b"\\u00"),
+                _ => {}
+            }
+        }
+        let lines = data.iter().filter(|&&b| b == b'\n').count() + 1;
+        let scanned = scanner.scan(&data, "mix.txt", case % 2 == 0);
+        for f in &scanned.findings {
+            assert!(
+                f.line >= 1 && f.line <= lines && f.column >= 1,
+                "case {case}: {f:?}"
+            );
+        }
+    }
+}
