@@ -157,6 +157,9 @@ class Handler(BaseHTTPRequestHandler):
         if not self.path.startswith("/api/"):
             self.record()
             return self.answer()
+        # In flight: arrived and not yet answered. The count drops before the
+        # answer is written, so a client that reuses its slot for the next
+        # request never overlaps the end of this one.
         with LOCK:
             INFLIGHT[0] += 1
             inflight = INFLIGHT[0]
@@ -164,10 +167,10 @@ class Handler(BaseHTTPRequestHandler):
             self.record(inflight)
             latency = CONFIG.get("api_latency_ms", CONFIG.get("faults", {}).get("api_latency_ms", 0))
             time.sleep(latency / 1000)
-            return self.answer()
         finally:
             with LOCK:
                 INFLIGHT[0] -= 1
+        return self.answer()
 
     def answer(self):
         url = urlsplit(self.path)
