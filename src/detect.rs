@@ -15,7 +15,7 @@ use crate::notebook::{CellMap, is_notebook};
 use crate::rules::Rule;
 use crate::sources::Sink;
 use crate::sources::archive;
-use crate::sources::decode::{Decoders, utf16_to_utf8};
+use crate::sources::decode::{DecodedRun, Decoders, utf16_to_utf8};
 use crate::ui::{self, Progress};
 
 /// The findings of one chunk, with the chunk's origin.
@@ -430,47 +430,44 @@ impl Scanner {
         layer: Layer,
         out: &mut Vec<Finding>,
     ) {
-        let Layer { at, depth } = layer;
-        let mut runs = self.decoders.runs(data, hits);
-        // Opaque runs (no trigger in them) that the trigger runs do not
-        // already cover as the same encoding, in order with them.
-        let opaque: Vec<_> = self
-            .decoders
-            .opaque_runs(data, continued)
-            .into_iter()
-            .filter(|o| {
-                !runs.iter().any(|r| {
-                    r.encoding == o.encoding
-                        && r.span.start <= o.span.start
-                        && o.span.end <= r.span.end
-                })
-            })
-            .collect();
-        if !opaque.is_empty() {
-            runs.extend(opaque);
-            runs.sort_by_key(|r| (r.span.start, r.span.end));
+        let runs = self.decoders.runs(data, hits);
+        for run in &runs {
+            self.decoded_run(outer, run, layer, out);
         }
-        for run in runs {
-            let (span, chain) = match at {
-                Some((span, chain)) => (span, format!("{chain}>{}", run.encoding.as_str())),
-                None => (run.span, run.encoding.as_str().to_string()),
+        // Then the opaque runs (no trigger in them) that the trigger runs do
+        // not already cover as the same encoding, each handled as soon as
+        // it is decoded.
+        self.decoders.opaque_runs(data, continued, |o| {
+            let covered = runs.iter().any(|r| {
+                r.encoding == o.encoding && r.span.start <= o.span.start && o.span.end <= r.span.end
+            });
+            if !covered {
+                self.decoded_run(outer, &o, layer, out);
+            }
+        });
+    }
+
+    /// The findings in one decoded run, and in the runs below it while the
+    /// depth allows.
+    fn decoded_run(&self, outer: &Located, run: &DecodedRun, layer: Layer, out: &mut Vec<Finding>) {
+        let Layer { at, depth } = layer;
+        let (span, chain) = match at {
+            Some((span, chain)) => (span, format!("{chain}>{}", run.encoding.as_str())),
+            None => (run.span, run.encoding.as_str().to_string()),
+        };
+        let (matches, inner_hits) = self.engine.scan_with_triggers(&run.bytes);
+        for m in matches {
+            let secret = &run.bytes[m.span.start..m.span.end];
+            if let Some(f) = outer.finding(&self.engine, m.rule, secret, m.entropy, span, &chain) {
+                out.push(f);
+            }
+        }
+        if depth < self.config.max_decode_depth {
+            let inner = Layer {
+                at: Some((span, chain.as_str())),
+                depth: depth + 1,
             };
-            let (matches, inner_hits) = self.engine.scan_with_triggers(&run.bytes);
-            for m in matches {
-                let secret = &run.bytes[m.span.start..m.span.end];
-                if let Some(f) =
-                    outer.finding(&self.engine, m.rule, secret, m.entropy, span, &chain)
-                {
-                    out.push(f);
-                }
-            }
-            if depth < self.config.max_decode_depth {
-                let inner = Layer {
-                    at: Some((span, chain.as_str())),
-                    depth: depth + 1,
-                };
-                self.decoded(outer, &run.bytes, run.continued, &inner_hits, inner, out);
-            }
+            self.decoded(outer, &run.bytes, run.continued, &inner_hits, inner, out);
         }
     }
 }
@@ -478,7 +475,7 @@ impl Scanner {
 /// Drops each decoded finding (from `first` on) that repeats another at an
 /// overlapping place: the same secret (the token in plain text and again
 /// in a percent-decoded URL around it, or reached through two chains), or
-/// a piece of it (a window that cut the encoded run short). The one with
+/// its start (a window that cut the encoded run short). The one with
 /// the fewest layers stays, then the longest secret, so raising
 /// `--max-decode-depth` never changes a finding a lower depth reports.
 fn drop_repeats(found: &mut Vec<Finding>, first: usize) {
@@ -502,7 +499,7 @@ fn drop_repeats(found: &mut Vec<Finding>, first: usize) {
         let seen = kept.entry(&f.path).or_default();
         let repeat = seen
             .iter()
-            .any(|(q, secret)| overlaps(q, &p) && secret.contains(f.secret.as_str()));
+            .any(|(q, secret)| overlaps(q, &p) && secret.starts_with(f.secret.as_str()));
         if !repeat {
             seen.push((p, &f.secret));
             keep[i] = true;

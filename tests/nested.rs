@@ -315,3 +315,23 @@ fn arbitrary_mixes_of_encodings_never_panic() {
         }
     }
 }
+
+#[test]
+fn base64_next_to_a_percent_sign_that_is_no_escape_is_still_found_at_depth_one() {
+    let t = fake_token(185);
+    let encoded = b64(t.as_bytes());
+    let dir = tree(&[
+        ("a.txt", &format!("value={encoded}%\n")),
+        ("b.bat", &format!("set X=%PATH%{encoded}\n")),
+    ]);
+    for depth in ["1", "2"] {
+        let (code, r) = scan(dir.path(), &["--max-decode-depth", depth]);
+        assert_eq!(code, 1, "{r}");
+        assert_eq!(findings(&r).len(), 2, "depth {depth}: {r}");
+        assert!(
+            findings(&r)
+                .iter()
+                .all(|f| f["encoding"] == "base64" && f["secret_sha256"] == sha(&t))
+        );
+    }
+}

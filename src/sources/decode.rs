@@ -185,11 +185,15 @@ impl Decoders {
                 continue;
             };
             let (start, end, exact_start) = run_around(hay, m.start, m.end, kind);
-            // Base64 or hex glued to a percent escape is a slice of
+            // Base64 or hex glued to a `%XX` escape is a slice of
             // percent-encoded text (`%2B`, `%2F`, `%3D` inside base64 in a
-            // URL): the opaque runs decode it whole, as the chain it is.
-            if matches!(kind, Encoding::Base64 | Encoding::Hex)
-                && ((start > 0 && hay[start - 1] == b'%') || hay.get(end) == Some(&b'%'))
+            // URL): where the opaque runs will decode it whole (the run is
+            // long enough), it is left to them, and found as the two-layer
+            // chain it is (`percent>base64`) once the depth allows two.
+            if self.opaque
+                && matches!(kind, Encoding::Base64 | Encoding::Hex)
+                && glued_to_escape(hay, start, end)
+                && opaque_extent(hay, start, end) >= OPAQUE_MIN
             {
                 continue;
             }
@@ -343,6 +347,26 @@ static MAKEUP: [u8; 256] = {
     table
 };
 
+/// Whether the run `[start, end)` touches a `%XX` escape: one ending just
+/// before it (its hex digits are then the run's first two characters) or
+/// one starting at its end.
+fn glued_to_escape(hay: &[u8], start: usize, end: usize) -> bool {
+    let hex2 = |at: usize| {
+        hay.get(at..at + 2)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    };
+    (start > 0 && hay[start - 1] == b'%' && hex2(start))
+        || (hay.get(end) == Some(&b'%') && hex2(end + 1))
+}
+
+/// The length of the opaque run holding `[start, end)`.
+fn opaque_extent(hay: &[u8], start: usize, end: usize) -> usize {
+    let class = |b: &u8| super::runs::OPAQUE_CHARS[usize::from(*b)];
+    let before = hay[..start].iter().rev().take_while(|b| class(b)).count();
+    let after = hay[end..].iter().take_while(|b| class(b)).count();
+    before + (end - start) + after
+}
+
 /// Whether base64 `text` (aligned) may decode to text, judged without
 /// decoding: each group of four characters whose first one stands for 32
 /// or more (`g`-`z`, digits, `+`, `/`, `-`, `_`) starts with a byte of 128
@@ -394,10 +418,12 @@ impl Decoders {
     /// than [`OPAQUE_WINDOW`] come as overlapping windows.
     /// `continued`: whether `hay` may start in the middle of a run (it is
     /// what a continued run decoded to).
-    pub fn opaque_runs(&self, hay: &[u8], continued: bool) -> Vec<DecodedRun> {
-        let mut out = Vec::new();
+    ///
+    /// Each run goes to `f` as soon as it is decoded, so no more than one
+    /// window's decoded bytes are held however long the run.
+    pub fn opaque_runs(&self, hay: &[u8], continued: bool, mut f: impl FnMut(DecodedRun)) {
         if !self.opaque {
-            return out;
+            return;
         }
         super::runs::long_runs(hay, OPAQUE_MIN, |start, mut end| {
             // `=` ends a run (`key=value`), but base64's padding belongs to it.
@@ -409,14 +435,13 @@ impl Decoders {
             loop {
                 let stop = (at + OPAQUE_WINDOW).min(end);
                 let cut = at > start || (start == 0 && continued);
-                opaque_window(hay, at, stop, cut, &mut out);
+                opaque_window(hay, at, stop, cut, &mut f);
                 if stop == end {
                     break;
                 }
                 at += OPAQUE_WINDOW - OPAQUE_OVERLAP;
             }
         });
-        out
     }
 }
 
@@ -425,7 +450,13 @@ impl Decoders {
 /// run's alignment is unknown (`cut`: a window after a long run's first,
 /// or a run that may have begun before `hay` did), each alignment is
 /// probed; otherwise the run's own start is.
-fn opaque_window(hay: &[u8], start: usize, end: usize, cut: bool, out: &mut Vec<DecodedRun>) {
+fn opaque_window(
+    hay: &[u8],
+    start: usize,
+    end: usize,
+    cut: bool,
+    out: &mut impl FnMut(DecodedRun),
+) {
     let text = &hay[start..end];
     let body = text
         .strip_suffix(b"==")
@@ -461,7 +492,7 @@ fn opaque_window(hay: &[u8], start: usize, end: usize, cut: bool, out: &mut Vec<
                 continue;
             }
             if let Some(bytes) = decode_as(text, kind, shift).filter(|b| is_text(b)) {
-                out.push(DecodedRun {
+                out(DecodedRun {
                     span: Span {
                         start: start + shift,
                         end,
