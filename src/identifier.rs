@@ -9,7 +9,7 @@
 //!   capitals, English letter pairs, words ending where capitals or `_`
 //!   start new ones) and the model of a token (each character drawn
 //!   uniformly). It needs no vocabulary: an identifier made of words no list
-//!   holds (`hf_pluralizesCategoriesIntoSummarizableBuckets`) still reads
+//!   holds (`pluralizesCategoriesIntoSummarizableBuckets` after `hf_`) still reads
 //!   as English, and a random body does not;
 //! - **the word list** (`rules/words.txt`, [`is_words_only`]): a body that
 //!   splits wholly into listed words.
