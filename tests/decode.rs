@@ -4,6 +4,9 @@
 //! `hf_`-prefixed identifiers and encoded blobs.
 
 mod common;
+/// Chains of encodings, at every depth (tests/decode/nested.rs).
+#[path = "decode/nested.rs"]
+mod nested;
 
 use base64::Engine as _;
 use common::*;

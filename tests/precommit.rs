@@ -10,6 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::hook::{HookRepo, output_text, staged_token_blocks_until_fixed};
 use common::*;
 
 fn pre_commit() -> Option<PathBuf> {
@@ -59,16 +60,21 @@ impl Sandbox {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+impl HookRepo for Sandbox {
+    fn repo(&self) -> &Path {
+        &self.repo
+    }
+
+    fn git(&self, args: &[&str]) {
+        Sandbox::git(self, args)
+    }
 
     /// `git commit`, which the hook may block.
     fn commit(&self, message: &str) -> (bool, String) {
         let out = self.cmd(Path::new("git"), &["commit", "-m", message]);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        (out.status.success(), output_text(&out))
     }
 }
 
@@ -117,44 +123,14 @@ fn sandbox(hook_id: &str) -> Option<Sandbox> {
 /// The whole user story, once per hook flavour.
 fn blocks_tokens_and_passes_clean_commits(hook_id: &str) {
     let Some(sb) = sandbox(hook_id) else { return };
-    let t = fake_token(1);
-
-    // A staged token blocks the commit, with where, what and how to fix.
-    write(
-        &sb.repo,
-        "train.py",
-        format!("import os\n\nlogin(token=\"{t}\")\n").as_bytes(),
-    );
-    sb.git(&["add", "train.py"]);
-    let (ok, out) = sb.commit("add training");
-    assert!(!ok, "the commit must be blocked:\n{out}");
-    assert!(out.contains("train.py:3:14"), "{out}");
-    assert!(
-        out.contains(&format!("{}…{}", &t[..7], &t[t.len() - 4..])),
-        "redacted token: {out}"
-    );
-    assert!(
-        !out.contains(&t),
-        "the token itself must not be printed: {out}"
-    );
-    assert!(
-        out.contains("HF_TOKEN") && out.contains("huggingface.co/settings/tokens"),
-        "{out}"
-    );
+    // A staged token blocks the commit, with where, what and how to fix;
+    // fixed (read from the environment), it goes through.
+    let out = staged_token_blocks_until_fixed(&sb, &fake_token(1));
+    assert!(out.contains("huggingface.co/settings/tokens"), "{out}");
     assert!(
         out.contains("hfleaks:allow") && out.contains(".hfleaksignore"),
         "{out}"
     );
-
-    // Fixed: read from the environment, commit goes through.
-    write(
-        &sb.repo,
-        "train.py",
-        b"import os\n\nlogin(token=os.environ[\"HF_TOKEN\"])\n",
-    );
-    sb.git(&["add", "train.py"]);
-    let (ok, out) = sb.commit("add training");
-    assert!(ok, "{out}");
 
     // A token only in an unstaged edit does not block.
     write(

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+use common::hook::{HookRepo, output_text, staged_token_blocks_until_fixed};
 use common::*;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -160,12 +161,7 @@ impl Sandbox {
 
     fn pre_commit(&self, args: &[&str]) -> (bool, String) {
         let out = self.cmd(&self.pre_commit, args);
-        (out.status.success(), text(&out))
-    }
-
-    fn commit(&self, message: &str) -> (bool, String) {
-        let out = self.cmd(Path::new("git"), &["commit", "-m", message]);
-        (out.status.success(), text(&out))
+        (out.status.success(), output_text(&out))
     }
 
     /// What the fake cargo was asked to do (nothing, if all is well).
@@ -174,12 +170,19 @@ impl Sandbox {
     }
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+impl HookRepo for Sandbox {
+    fn repo(&self) -> &Path {
+        &self.repo
+    }
+
+    fn git(&self, args: &[&str]) {
+        Sandbox::git(self, args)
+    }
+
+    fn commit(&self, message: &str) -> (bool, String) {
+        let out = self.cmd(Path::new("git"), &["commit", "-m", message]);
+        (out.status.success(), output_text(&out))
+    }
 }
 
 /// The mirror repository, as its maintainers publish it: the files of
@@ -314,39 +317,10 @@ fn mirror_hook_installs_the_wheel_and_blocks_a_staged_token() {
     let (ok, out) = sb.commit("clean start");
     assert!(ok, "a clean commit must pass:\n{out}");
 
-    // A staged token blocks the commit: where, the token redacted, how to fix.
-    let t = fake_token(41);
-    write(
-        &sb.repo,
-        "train.py",
-        format!("import os\n\nlogin(token=\"{t}\")\n").as_bytes(),
-    );
-    sb.git(&["add", "train.py"]);
-    let (ok, out) = sb.commit("add training");
-    assert!(!ok, "the commit must be blocked:\n{out}");
-    assert!(out.contains("train.py:3:14"), "{out}");
-    assert!(
-        out.contains(&format!("{}…{}", &t[..7], &t[t.len() - 4..])),
-        "redacted token: {out}"
-    );
-    assert!(
-        !out.contains(&t),
-        "the token itself must not be printed: {out}"
-    );
-    assert!(
-        out.contains("commit blocked") && out.contains("HF_TOKEN"),
-        "{out}"
-    );
-
-    // Fixed: read from the environment, the commit goes through.
-    write(
-        &sb.repo,
-        "train.py",
-        b"import os\n\nlogin(token=os.environ[\"HF_TOKEN\"])\n",
-    );
-    sb.git(&["add", "train.py"]);
-    let (ok, out) = sb.commit("add training");
-    assert!(ok, "{out}");
+    // A staged token blocks the commit: where, the token redacted, how to
+    // fix; fixed (read from the environment), it goes through.
+    let out = staged_token_blocks_until_fixed(&sb, &fake_token(41));
+    assert!(out.contains("commit blocked"), "{out}");
     assert_eq!(sb.cargo_calls(), "");
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod estate;
+pub mod hook;
 pub mod hub_server;
 pub mod mock_hub;
 

@@ -3,31 +3,12 @@
 //! where the outer layer shows no encoded keyword, with the whole chain
 //! named outermost first; a lower depth reports nothing a higher one loses.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use base64::Engine as _;
-use common::*;
 use serde_json::Value;
 
-fn b64(data: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(data)
-}
-
-fn sha(t: &str) -> String {
-    hfleaks::finding::sha256_hex(t.as_bytes())
-}
-
-fn findings(r: &Value) -> &Vec<Value> {
-    r["findings"].as_array().unwrap()
-}
-
-fn scan(dir: &std::path::Path, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec!["scan", "--no-progress"];
-    args.extend(extra);
-    run_json(dir, &args)
-}
+use super::*;
 
 /// (path, line, column, secret_sha256, encoding) of every finding.
 fn found(r: &Value) -> BTreeSet<(String, u64, u64, String, String)> {
