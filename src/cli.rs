@@ -414,7 +414,7 @@ pub struct HubAuditArgs {
         value_enum,
         value_delimiter = ',',
         value_name = "KINDS",
-        default_value = "models,datasets,spaces",
+        default_value = "models,datasets,spaces,buckets",
         help_heading = "Hub"
     )]
     pub include: Vec<RepoKindArg>,
@@ -427,6 +427,14 @@ pub struct HubAuditArgs {
     /// Do not read discussions and pull-request comments.
     #[arg(long, help_heading = "Hub")]
     pub no_discussions: bool,
+
+    /// Stop reading a Storage Bucket once this many bytes of it were
+    /// downloaded (the rest is counted and named in the report).
+    #[arg(long, value_name = "SIZE", default_value = "10GiB", value_parser = parse_size, help_heading = "Hub")]
+    pub max_bucket_bytes: u64,
+
+    #[command(flatten)]
+    pub lfs: LfsArgs,
 
     #[command(flatten)]
     pub fleet: FleetArgs,
@@ -447,6 +455,9 @@ pub struct ReposArgs {
     pub file: PathBuf,
 
     #[command(flatten)]
+    pub lfs: LfsArgs,
+
+    #[command(flatten)]
     pub fleet: FleetArgs,
 
     #[command(flatten)]
@@ -454,6 +465,19 @@ pub struct ReposArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// LFS and Xet contents of Hub repos (git holds only their pointers).
+#[derive(Debug, Args)]
+pub struct LfsArgs {
+    /// Do not download the contents of LFS and Xet files.
+    #[arg(long, help_heading = "Hub")]
+    pub no_lfs: bool,
+
+    /// Download an LFS or Xet file's content only up to this size (model
+    /// weights and media are never downloaded, whatever their size).
+    #[arg(long, value_name = "SIZE", default_value = "50MiB", value_parser = parse_size, help_heading = "Hub")]
+    pub max_lfs_size: u64,
 }
 
 /// How an audit of many repositories is run: concurrency, its slice of the
@@ -510,6 +534,7 @@ pub enum RepoKindArg {
     Models,
     Datasets,
     Spaces,
+    Buckets,
 }
 
 #[derive(Debug, Args)]

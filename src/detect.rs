@@ -643,6 +643,7 @@ fn new_finding(
         discussion: None,
         pull_request: None,
         new: None,
+        lfs: None,
     }
 }
 

@@ -193,6 +193,7 @@ mod tests {
             discussion: None,
             pull_request: None,
             new: None,
+            lfs: None,
         }
     }
 

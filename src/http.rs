@@ -376,6 +376,114 @@ impl Hub {
         self.retrying(send, |r| r.status().as_u16(), |r| wait_hint(r.headers()))
     }
 
+    /// GETs a file's content (a `resolve` URL) from the endpoint, or the
+    /// bytes `range` (`from`, through `to` inclusive, or to the end) of it,
+    /// at most `limit` bytes. Follows up to [`MAX_CONTENT_REDIRECTS`]
+    /// redirects to a content host, over https (plain http only to a
+    /// loopback host), and sends the token only to the endpoint's own
+    /// scheme, host and port: `Authorization` is dropped as soon as a
+    /// redirect changes any of them, as huggingface_hub does. API and git
+    /// requests follow no redirect. A transfer cut off, 408, 429 and 5xx
+    /// are tried again as for every request.
+    pub fn content(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        range: Option<(u64, Option<u64>)>,
+        limit: u64,
+    ) -> Result<Content, String> {
+        if token.is_some_and(|t| !t.bytes().all(|b| b.is_ascii_graphic())) {
+            return Err("not sent: the token cannot be an HTTP header value".to_string());
+        }
+        if self.endpoint.same_origin(url).is_none() {
+            return Err("refusing a content request outside the endpoint".to_string());
+        }
+        self.retrying(
+            || self.content_once(url, token, range, limit),
+            |c| c.status,
+            |c| c.retry_after,
+        )
+    }
+
+    fn content_once(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        range: Option<(u64, Option<u64>)>,
+        limit: u64,
+    ) -> Result<Content, Dropped> {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = Vec::new();
+        if let Some((from, to)) = range {
+            let to = to.map_or(String::new(), |t| t.to_string());
+            headers.push(("Range".to_string(), format!("bytes={from}-{to}")));
+        }
+        let refused = |message: String| Dropped {
+            message,
+            transient: false,
+        };
+        let mut current = url.to_string();
+        for _ in 0..=MAX_CONTENT_REDIRECTS {
+            // Only the endpoint itself ever sees the token.
+            let auth = match self.endpoint.same_origin(&current) {
+                Some(_) => bearer.as_deref(),
+                None => None,
+            };
+            let mut resp = with_headers(self.git_agent.get(&current), &headers, auth)
+                .call()
+                .map_err(|e| self.dropped(&e))?;
+            let status = resp.status().as_u16();
+            let hdrs = resp.headers().clone();
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let location = header(&hdrs, "location")
+                    .ok_or_else(|| refused(format!("HTTP {status} without a Location")))?;
+                current = redirect_target(&current, &location).map_err(refused)?;
+                continue;
+            }
+            let mut content = Content {
+                status,
+                body: Vec::new(),
+                total: None,
+                error_code: header(&hdrs, "x-error-code"),
+                error_message: header(&hdrs, "x-error-message"),
+                retry_after: wait_hint(&hdrs),
+            };
+            if !matches!(status, 200 | 206) {
+                return Ok(content);
+            }
+            let length = header(&hdrs, "content-length").and_then(|v| v.parse::<u64>().ok());
+            content.total = match status {
+                206 => header(&hdrs, "content-range")
+                    .and_then(|v| v.rsplit('/').next().and_then(|t| t.trim().parse().ok())),
+                _ => length,
+            };
+            if length.is_some_and(|n| n > limit) {
+                return Err(refused(format!(
+                    "the answer is {} bytes, over the {limit} expected",
+                    length.unwrap_or(0)
+                )));
+            }
+            content.body = match resp.body_mut().with_config().limit(limit).read_to_vec() {
+                Ok(b) => b,
+                Err(e) => return Err(self.dropped(&e)),
+            };
+            if length.is_some_and(|n| n != content.body.len() as u64) {
+                return Err(Dropped {
+                    message: format!(
+                        "the download was cut off after {} of {} bytes",
+                        content.body.len(),
+                        length.unwrap_or(0)
+                    ),
+                    transient: true,
+                });
+            }
+            return Ok(content);
+        }
+        Err(refused(format!(
+            "more than {MAX_CONTENT_REDIRECTS} redirects"
+        )))
+    }
+
     /// `base * 2^attempt`, plus up to half of that again as jitter so
     /// threads that failed together do not retry together.
     fn backoff(&self, attempt: u32) -> Duration {
@@ -456,6 +564,51 @@ impl Hub {
             }
             other => format!("request to {} failed: {other}", self.endpoint.base),
         }
+    }
+}
+
+/// Redirects a content download follows.
+pub const MAX_CONTENT_REDIRECTS: usize = 5;
+
+/// A file's content, or a part of it, as a `resolve` URL gave it.
+#[derive(Debug)]
+pub struct Content {
+    /// 200, 206 (a range), or the refusal's status.
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// The whole file's size, if the answer said (`Content-Range`, or
+    /// `Content-Length` of a 200).
+    pub total: Option<u64>,
+    /// `X-Error-Code` and `X-Error-Message` of a refusal.
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    retry_after: Option<Duration>,
+}
+
+/// Where a redirect from `current` to `location` leads: an absolute
+/// https URL, or http on a loopback host; a path is on `current`'s origin.
+pub fn redirect_target(current: &str, location: &str) -> Result<String, String> {
+    let location = location.trim();
+    let target = if location.starts_with('/') && !location.starts_with("//") {
+        let start = current.find("://").map_or(0, |i| i + 3);
+        let end = current[start..]
+            .find('/')
+            .map_or(current.len(), |i| start + i);
+        format!("{}{location}", &current[..end])
+    } else {
+        location.to_string()
+    };
+    let uri: Uri = target
+        .parse()
+        .map_err(|_| "a redirect to an invalid URL; not followed".to_string())?;
+    let host = uri.host().unwrap_or("");
+    match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("https") if !host.is_empty() => Ok(target),
+        Some("http") if is_loopback(host) => Ok(target),
+        _ => Err(format!(
+            "a redirect to {}; only https is followed",
+            uri.scheme_str().unwrap_or("a relative URL")
+        )),
     }
 }
 
@@ -590,6 +743,22 @@ impl HubResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_redirects_go_to_https_or_loopback_only() {
+        let from = "https://huggingface.co/acme/m/resolve/abc/x.jsonl";
+        assert_eq!(
+            redirect_target(from, "https://cas-bridge.xethub.hf.co/x?sig=1"),
+            Ok("https://cas-bridge.xethub.hf.co/x?sig=1".to_string())
+        );
+        assert_eq!(
+            redirect_target(from, "/api/resolve-cache/x"),
+            Ok("https://huggingface.co/api/resolve-cache/x".to_string())
+        );
+        assert!(redirect_target(from, "http://cdn.example/x").is_err());
+        assert!(redirect_target(from, "ftp://cdn.example/x").is_err());
+        assert!(redirect_target(from, "http://127.0.0.1:9/x").is_ok());
+    }
 
     #[test]
     fn https_endpoints_are_accepted_and_trailing_slash_stripped() {

@@ -142,6 +142,35 @@ pub fn attribute(
     findings
 }
 
+/// For each blob of `wanted`, the first commit (oldest first) whose tree
+/// holds it, and its path there: where an LFS pointer's content can be
+/// asked for.
+pub fn first_seen(en: &Enumeration, wanted: &HashSet<Oid>) -> HashMap<Oid, (Oid, String)> {
+    let none = HashMap::new();
+    let mut walker = Walker {
+        en,
+        graph: &en.graph,
+        interesting: en.blobs.iter().map(|b| wanted.contains(&b.id)).collect(),
+        blobs: &none,
+        tree_memo: vec![None; en.graph.len()],
+        no_entries: Rc::new(Vec::new()),
+        set_memo: HashMap::new(),
+        tokens: Interner::default(),
+        paths: Interner::default(),
+    };
+    let mut out = HashMap::new();
+    for (&commit, shape) in en.commits.iter().zip(&en.shapes) {
+        if out.len() == wanted.len() {
+            break;
+        }
+        let Some(root) = shape.root else { continue };
+        for (path, blob) in walker.entries(root).iter() {
+            out.entry(*blob).or_insert_with(|| (commit, path.clone()));
+        }
+    }
+    out
+}
+
 /// A finding of a range audit, with the commits that introduced and
 /// removed its token (to be looked up by the caller).
 #[derive(Debug)]

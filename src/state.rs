@@ -44,6 +44,10 @@ pub struct RepoState {
     /// the title).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub discussions: BTreeMap<u64, BTreeMap<String, String>>,
+    /// A Storage Bucket: path → the `xetHash` of the content scanned there
+    /// (the same hash later means the same bytes: not downloaded again).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
     /// Every finding so far (as reports write them: redacted unless
     /// `--show-secrets`).
     pub findings: Vec<Finding>,

@@ -14,10 +14,10 @@ use anyhow::{Result, anyhow};
 use git2::{Oid, Repository};
 
 use super::Run;
-use super::history::{self, Limits};
+use super::history::{self, LfsContents, Limits};
 use crate::cli::{FleetArgs, SizeArgs};
 use crate::finding::{
-    Finding, RepoKind, RepoRef, RepoStats, Report, ScanError, ScanKind, ScanStats,
+    ContentStats, Finding, RepoKind, RepoRef, RepoStats, Report, ScanError, ScanKind, ScanStats,
 };
 use crate::http::Hub;
 use crate::shard::{self, Shard};
@@ -54,6 +54,8 @@ pub enum Source {
     },
     /// A repository on this machine, opened where it is.
     Local(PathBuf),
+    /// No git at all (a Storage Bucket): only [`Extras::outside_git`].
+    Files,
 }
 
 /// What a kind of fleet adds to each repo's git audit: its discussions,
@@ -68,6 +70,11 @@ pub trait Extras: Sync {
     fn outside_git(&self, _run: &Run, _unit: &Unit, _previous: Option<&RepoState>) -> Outside {
         Outside::default()
     }
+
+    /// Where the unit's LFS and Xet contents are read from, if they are.
+    fn lfs<'a>(&'a self, _unit: &Unit) -> Option<Box<dyn LfsContents + 'a>> {
+        None
+    }
 }
 
 /// What [`Extras::outside_git`] gives.
@@ -77,6 +84,10 @@ pub struct Outside {
     pub errors: Vec<ScanError>,
     pub discussions: u64,
     pub record: BTreeMap<u64, BTreeMap<String, String>>,
+    /// A bucket's files: path → content hash scanned, for the state.
+    pub files: BTreeMap<String, String>,
+    /// What was downloaded, and left out.
+    pub content: ContentStats,
     /// Why that part failed as a whole.
     pub failure: Option<String>,
 }
@@ -219,6 +230,7 @@ pub fn audit(
         // A repo whose git part failed keeps its recorded tips and commits
         // (its earlier git findings were carried into the report).
         let (tips, commits) = match (&audit.tips, earlier) {
+            _ if matches!(unit.source, Source::Files) => (BTreeMap::new(), String::new()),
             (Some(t), _) => (t.clone(), crate::state::format_commits(&audit.commits)),
             (None, Some(e)) => (e.tips.clone(), e.commits.clone()),
             (None, None) => continue,
@@ -229,6 +241,7 @@ pub fn audit(
                 tips,
                 commits,
                 discussions: audit.discussions.clone(),
+                files: audit.files.clone(),
                 findings: by_repo.remove(&unit.repo).unwrap_or_default(),
             },
         );
@@ -248,6 +261,7 @@ struct RepoAudit {
     tips: Option<BTreeMap<String, String>>,
     commits: Vec<Oid>,
     discussions: BTreeMap<u64, BTreeMap<String, String>>,
+    files: BTreeMap<String, String>,
     incremental: bool,
 }
 
@@ -318,6 +332,7 @@ fn audit_unit(
         tips: None,
         commits: Vec::new(),
         discussions: BTreeMap::new(),
+        files: BTreeMap::new(),
         incremental: false,
     };
     let mut problems = Vec::new();
@@ -331,13 +346,26 @@ fn audit_unit(
             .collect(),
         ..p.clone()
     });
-    match git_audit(run, unit, options, extras, stateful, git_previous.as_ref()) {
-        Ok(done) => {
+    let git = match unit.source {
+        Source::Files => None,
+        _ => Some(git_audit(
+            run,
+            unit,
+            options,
+            extras,
+            stateful,
+            git_previous.as_ref(),
+        )),
+    };
+    match git {
+        None => {}
+        Some(Ok(done)) => {
             let report = done.report;
             audit.stats.commits = report.scan.commits;
             audit.stats.blobs = report.scan.blobs;
             audit.bytes = report.scan.bytes;
             audit.skipped = report.scan.skipped;
+            audit.stats.content = report.scan.content;
             audit.findings = report.findings;
             audit
                 .errors
@@ -349,7 +377,7 @@ fn audit_unit(
             audit.commits = done.commits;
             audit.incremental = done.incremental;
         }
-        Err(e) => {
+        Some(Err(e)) => {
             problems.push(e);
             // The earlier findings still stand: report them, not new.
             if let Some(prev) = &git_previous {
@@ -367,6 +395,8 @@ fn audit_unit(
     audit.findings.extend(outside.findings);
     audit.errors.extend(outside.errors);
     audit.discussions = outside.record;
+    audit.files = outside.files;
+    audit.stats.content += outside.content;
     problems.extend(outside.failure);
     for p in &problems {
         let e = ScanError::new(name.clone(), p.clone());
@@ -392,6 +422,7 @@ fn git_audit(
 ) -> Result<history::Audited, String> {
     let (_temp, path) = match &unit.source {
         Source::Local(path) => (None, path.clone()),
+        Source::Files => return Err("no git repository".to_string()),
         Source::Remote { url, client, login } => {
             let login = login.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
             match &options.cache {
@@ -413,11 +444,14 @@ fn git_audit(
     // --baseline apply to every repo).
     let git = crate::sources::git::open(&path)?;
     let name = unit.repo.display();
+    let lfs = extras.lfs(unit);
+    let lfs = lfs.as_deref();
     let mut done = if stateful {
-        history::audit_with_state(&git, run, &options.limits, previous, &name)
+        history::audit_with_state(&git, run, &options.limits, previous, &name, lfs)
             .map_err(|e| e.to_string())?
     } else {
-        let report = history::full_audit(&git, run, &options.limits).map_err(|e| e.to_string())?;
+        let report =
+            history::full_audit(&git, run, &options.limits, lfs).map_err(|e| e.to_string())?;
         history::Audited {
             report,
             tips: history::ref_tips(&git),
@@ -581,6 +615,7 @@ fn merge(audits: &[RepoAudit], kind: ScanKind) -> Report {
         scan.discussions += a.stats.discussions;
         scan.bytes += a.bytes;
         scan.skipped += a.skipped;
+        scan.content += a.stats.content;
         if seen.insert((a.stats.kind, a.stats.id.clone())) {
             scan.repos.push(a.stats.clone());
         }

@@ -15,11 +15,14 @@ use super::{Run, resolve};
 use crate::cli::HistoryArgs;
 use crate::detect::{Collected, Collector};
 use crate::filter::{Filters, IGNORE_FILE};
-use crate::finding::{CommitInfo, Finding, Origin, Report, ScanError, ScanKind, ScanStats};
+use crate::finding::{
+    CommitInfo, ContentStats, Finding, LfsRef, Origin, Report, ScanError, ScanKind, ScanStats,
+};
 use crate::notebook::is_notebook;
 use crate::provenance;
 use crate::sources::display_path;
 use crate::sources::git::{self, BlobRef, Handles, ReadStats, commit_info};
+use crate::sources::lfs::{PointerWatch, parse_pointer};
 use crate::sources::objects::{self, Decoded, Enumeration, Objects};
 use crate::state::{RepoState, State};
 use crate::ui::{self, Progress};
@@ -49,7 +52,7 @@ pub fn run(args: HistoryArgs) -> Result<i32> {
     }
     let mut report = match range {
         Some(range) => range_audit(&repo, &run, &range, &limits)?,
-        None => full_audit(&repo, &run, &limits)?,
+        None => full_audit(&repo, &run, &limits, None)?,
     };
     report.scan.root = repo_root(&repo);
     run.finish(report, &filters)
@@ -68,7 +71,7 @@ fn stateful(
         State::open(path, ScanKind::History, &run.rules_digest()).map_err(|e| anyhow!(e))?;
     let key = state_key(&repo);
     let root = repo_root(&repo);
-    let audited = audit_with_state(&repo, &run, limits, state.repos.get(&key), &root)?;
+    let audited = audit_with_state(&repo, &run, limits, state.repos.get(&key), &root, None)?;
     let mut report = audited.report;
     report.scan.root = root;
     let (code, kept) = run.finish_recorded(
@@ -82,8 +85,8 @@ fn stateful(
         RepoState {
             tips: audited.tips,
             commits: crate::state::format_commits(&audited.commits),
-            discussions: Default::default(),
             findings: kept,
+            ..RepoState::default()
         },
     );
     state.save(path).map_err(|e| anyhow!(e))?;
@@ -103,6 +106,46 @@ pub struct Limits {
     pub max_file_size: u64,
     /// `--messages`: commit messages too.
     pub messages: bool,
+}
+
+/// An LFS or Xet pointer to read the content of: the pointer blob, the
+/// object it stands for, and a commit and path that hold it.
+pub struct PointerAt {
+    pub blob: Oid,
+    pub pointer: LfsRef,
+    pub commit: Oid,
+    pub path: String,
+}
+
+/// The contents of LFS and Xet files (git holds only their pointers), read
+/// for an audit: `hfleaks hub` downloads them from the Hub.
+pub trait LfsContents: Sync {
+    /// Each pointer's content scanned: findings by pointer blob, each
+    /// `path` relative to the blob (`""`, or `!member` of an archive) and
+    /// with its `lfs`.
+    fn read(&self, run: &Run, pointers: &[PointerAt]) -> LfsRead;
+}
+
+/// What [`LfsContents::read`] gives.
+#[derive(Default)]
+pub struct LfsRead {
+    pub found: HashMap<Oid, Vec<Finding>>,
+    pub errors: Vec<ScanError>,
+    pub stats: ContentStats,
+}
+
+impl LfsRead {
+    /// Whether `blob` is a pointer whose content holds `secret`.
+    fn holds(&self, blob: Option<Oid>, secret: &[u8]) -> bool {
+        blob.and_then(|b| self.found.get(&b))
+            .is_some_and(|list| list.iter().any(|f| f.secret.as_bytes() == secret))
+    }
+
+    fn merge_into(&mut self, found: &mut HashMap<Oid, Vec<Finding>>) {
+        for (blob, list) in std::mem::take(&mut self.found) {
+            found.entry(blob).or_default().extend(list);
+        }
+    }
 }
 
 /// The repository's `.hfleaksignore` (from the work tree, or from HEAD's
@@ -143,12 +186,24 @@ pub(super) fn repo_root(repo: &Repository) -> String {
 /// Every reachable blob once: decode the packs (matching blobs as they
 /// come), walk the commits, enumerate the blobs, read the rest one by
 /// one, then attribute each finding to its commits.
-pub(super) fn full_audit(repo: &Repository, run: &Run, limits: &Limits) -> Result<Report> {
-    full_audit_listing(repo, run, limits).map(|(report, _)| report)
+/// With `lfs`, the content of every LFS pointer reachable is read too
+/// (each distinct object once) and attributed like a blob's.
+pub(super) fn full_audit(
+    repo: &Repository,
+    run: &Run,
+    limits: &Limits,
+    lfs: Option<&dyn LfsContents>,
+) -> Result<Report> {
+    full_audit_listing(repo, run, limits, lfs).map(|(report, _)| report)
 }
 
 /// [`full_audit`], and every commit it walked.
-fn full_audit_listing(repo: &Repository, run: &Run, limits: &Limits) -> Result<(Report, Vec<Oid>)> {
+fn full_audit_listing(
+    repo: &Repository,
+    run: &Run,
+    limits: &Limits,
+    lfs: Option<&dyn LfsContents>,
+) -> Result<(Report, Vec<Oid>)> {
     let mut t = Instant::now();
     let mut errors = Vec::new();
     let tips = git::tips(repo, &mut errors).map_err(|e| anyhow!(e))?;
@@ -158,7 +213,7 @@ fn full_audit_listing(repo: &Repository, run: &Run, limits: &Limits) -> Result<(
         true => Objects::default(),
         false => Objects::open(repo.path(), &mut errors).map_err(|e| anyhow!(e))?,
     };
-    let (mut decoded, packed) = decode(run, &mut objects, limits.max_file_size);
+    let (mut decoded, packed, mut pointers) = decode(run, &mut objects, limits.max_file_size);
     ui::timing("decode packs", &mut t);
     errors.append(&mut decoded.errors);
 
@@ -171,8 +226,18 @@ fn full_audit_listing(repo: &Repository, run: &Run, limits: &Limits) -> Result<(
         &mut errors,
         &mut t,
     );
-    let (found, stats, collected) = match_blobs(run, &handles, &en, &decoded, packed, limits);
+    let (mut found, stats, collected, more) =
+        match_blobs(run, &handles, &en, &decoded, packed, limits);
     ui::timing("read and match the other blobs", &mut t);
+    pointers.extend(more);
+    let mut content = ContentStats::default();
+    if let Some(lfs) = lfs {
+        let mut read = read_lfs(run, lfs, &en, pointers);
+        read.merge_into(&mut found);
+        errors.append(&mut read.errors);
+        content = read.stats;
+        ui::timing("read LFS contents", &mut t);
+    }
 
     let mut findings = provenance::attribute(repo, &en, &found);
     ui::timing("provenance", &mut t);
@@ -184,16 +249,52 @@ fn full_audit_listing(repo: &Repository, run: &Run, limits: &Limits) -> Result<(
     if limits.messages {
         findings.extend(message_findings(repo, run, &en.commits));
     }
-    let report = history_report(en.commits.len(), &stats, findings, all_errors);
+    let mut report = history_report(en.commits.len(), &stats, findings, all_errors);
+    report.scan.content = content;
     Ok((report, en.commits))
 }
 
-/// Step 1: every pack decoded once, its blobs matched as they come.
-fn decode(run: &Run, objects: &mut Objects, max_file_size: u64) -> (Decoded, Collected) {
+/// The contents of the reachable pointers among `pointers`, each asked for
+/// at the first commit and path that hold it.
+fn read_lfs(
+    run: &Run,
+    lfs: &dyn LfsContents,
+    en: &Enumeration,
+    pointers: Vec<(Oid, LfsRef)>,
+) -> LfsRead {
+    if pointers.is_empty() {
+        return LfsRead::default();
+    }
+    let wanted: std::collections::HashSet<Oid> = pointers.iter().map(|(b, _)| *b).collect();
+    let seen = provenance::first_seen(en, &wanted);
+    let at: Vec<PointerAt> = pointers
+        .into_iter()
+        .filter_map(|(blob, pointer)| {
+            let (commit, path) = seen.get(&blob)?.clone();
+            Some(PointerAt {
+                blob,
+                pointer,
+                commit,
+                path,
+            })
+        })
+        .collect();
+    lfs.read(run, &at)
+}
+
+/// Step 1: every pack decoded once, its blobs matched as they come (and
+/// LFS pointers noted).
+fn decode(
+    run: &Run,
+    objects: &mut Objects,
+    max_file_size: u64,
+) -> (Decoded, Collected, Vec<(Oid, LfsRef)>) {
     let progress = Progress::new(objects.packed() as u64, "objects");
     let collector = Collector::with_progress(&run.scanner, progress);
-    let decoded = objects::decode_packs(objects, max_file_size, &collector);
-    (decoded, collector.finish())
+    let watch = PointerWatch::new(&collector);
+    let decoded = objects::decode_packs(objects, max_file_size, &watch);
+    let pointers = watch.pointers();
+    (decoded, collector.finish(), pointers)
 }
 
 /// Step 2: the commits reachable from the tips, and every distinct blob
@@ -223,8 +324,18 @@ fn enumerate(
     en
 }
 
+/// What [`match_blobs`] gives: findings by blob, the read's counts, what
+/// the collector gathered besides, and the LFS pointers seen.
+type Matched = (
+    HashMap<Oid, Vec<Finding>>,
+    ReadStats,
+    Collected,
+    Vec<(Oid, LfsRef)>,
+);
+
 /// Step 3: the findings of every reachable blob, by blob: those the pack
-/// pass matched, and the rest (objects outside packs) read one by one now.
+/// pass matched, and the rest (objects outside packs) read one by one now
+/// (and the LFS pointers among them).
 fn match_blobs(
     run: &Run,
     handles: &Handles,
@@ -232,7 +343,7 @@ fn match_blobs(
     decoded: &Decoded,
     packed: Collected,
     limits: &Limits,
-) -> (HashMap<Oid, Vec<Finding>>, ReadStats, Collected) {
+) -> Matched {
     let mut packed_found = blob_findings(packed.hits);
     let mut stats = ReadStats::default();
     let mut found = HashMap::new();
@@ -266,12 +377,14 @@ fn match_blobs(
         stats.skipped += 1;
         crate::sources::Sink::skipped(&collector, &blob_origin(blob), size);
     }
-    stats += git::read_blobs(handles, &rest, limits.max_file_size, &collector);
+    let watch = PointerWatch::new(&collector);
+    stats += git::read_blobs(handles, &rest, limits.max_file_size, &watch);
+    let pointers = watch.pointers();
     let mut collected = collector.finish();
     found.extend(blob_findings(std::mem::take(&mut collected.hits)));
     // The pack pass's own problems (a pack it could not decode) were shown.
     collected.errors.splice(0..0, packed.errors);
-    (found, stats, collected)
+    (found, stats, collected, pointers)
 }
 
 fn blob_origin(blob: &BlobRef) -> Origin {
@@ -359,7 +472,7 @@ fn range_audit(repo: &Repository, run: &Run, range: &str, limits: &Limits) -> Re
         .revparse(range)
         .ok()
         .and_then(|r| r.to().and_then(|o| o.peel_to_tree().ok()));
-    commits_audit(repo, run, &commits, &changes, tip.as_ref(), limits)
+    commits_audit(repo, run, &commits, &changes, tip.as_ref(), limits, None)
 }
 
 /// What `commits` (oldest first, with their `changes`) added, as a range
@@ -371,6 +484,7 @@ fn commits_audit(
     changes: &[git::Change],
     tip: Option<&git2::Tree>,
     limits: &Limits,
+    lfs: Option<&dyn LfsContents>,
 ) -> Result<Report> {
     let mut seen = std::collections::HashSet::new();
     let blobs: Vec<BlobRef> = changes
@@ -385,11 +499,36 @@ fn commits_audit(
     let handles = Handles::open(repo.path()).map_err(|e| anyhow!(e))?;
     let collector =
         Collector::with_progress(&run.scanner, Progress::new(blobs.len() as u64, "blobs"));
-    let stats = git::read_blobs(&handles, &blobs, limits.max_file_size, &collector);
+    let watch = PointerWatch::new(&collector);
+    let stats = git::read_blobs(&handles, &blobs, limits.max_file_size, &watch);
+    let pointers = watch.pointers();
     let mut collected = collector.finish();
-    let found = blob_findings(std::mem::take(&mut collected.hits));
+    let mut found = blob_findings(std::mem::take(&mut collected.hits));
+    let mut read = LfsRead::default();
+    if let Some(lfs) = lfs.filter(|_| !pointers.is_empty()) {
+        // Each pointer asked for at the change that added it.
+        let at: Vec<PointerAt> = pointers
+            .into_iter()
+            .filter_map(|(blob, pointer)| {
+                let c = changes.iter().find(|c| c.new == Some(blob))?;
+                Some(PointerAt {
+                    blob,
+                    pointer,
+                    commit: c.commit,
+                    path: c.path.clone(),
+                })
+            })
+            .collect();
+        read = lfs.read(run, &at);
+        collected.errors.append(&mut read.errors);
+    }
+    for (blob, list) in &read.found {
+        found.entry(*blob).or_default().extend(list.iter().cloned());
+    }
 
-    let contains = |blob: Option<Oid>, secret: &[u8]| blob_holds(repo, run, blob, secret);
+    let contains = |blob: Option<Oid>, secret: &[u8]| {
+        read.holds(blob, secret) || blob_holds(repo, run, blob, secret)
+    };
     let at_tip = |path: &str, secret: &[u8]| {
         tip.and_then(|t| t.get_path(Path::new(path)).ok())
             .is_some_and(|e| contains(Some(e.id()), secret))
@@ -408,12 +547,9 @@ fn commits_audit(
     if limits.messages {
         findings.extend(message_findings(repo, run, commits));
     }
-    Ok(history_report(
-        commits.len(),
-        &stats,
-        findings,
-        collected.errors,
-    ))
+    let mut report = history_report(commits.len(), &stats, findings, collected.errors);
+    report.scan.content = read.stats;
+    Ok(report)
 }
 
 /// Whether a blob holds a secret: as written, or encoded or archived
@@ -432,6 +568,19 @@ fn blob_holds_sha(repo: &Repository, run: &Run, blob: Oid, sha: &str) -> bool {
     repo.find_blob(blob)
         .ok()
         .is_some_and(|b| scan_holds(run, b.content(), sha))
+}
+
+/// Whether `blob` still holds an earlier finding: for a finding in an LFS
+/// object's content, whether the blob is a pointer to that same object.
+fn still_holds(repo: &Repository, run: &Run, blob: Oid, f: &Finding) -> bool {
+    match &f.lfs {
+        Some(lfs) => repo
+            .find_blob(blob)
+            .ok()
+            .and_then(|b| parse_pointer(b.content()))
+            .is_some_and(|p| p.oid == lfs.oid),
+        None => blob_holds_sha(repo, run, blob, &f.secret_sha256),
+    }
 }
 
 /// Whether scanning `content` finds the secret whose SHA-256 is `sha`.
@@ -474,12 +623,13 @@ pub(super) fn audit_with_state(
     limits: &Limits,
     previous: Option<&RepoState>,
     name: &str,
+    lfs: Option<&dyn LfsContents>,
 ) -> Result<Audited> {
     let mut t = Instant::now();
     let tips = ref_tips(repo);
     ui::timing("read refs", &mut t);
     let Some(prev) = previous else {
-        let (report, commits) = full_audit_listing(repo, run, limits)?;
+        let (report, commits) = full_audit_listing(repo, run, limits, lfs)?;
         return Ok(Audited::new(mark_new(report, &[]), tips, commits, false));
     };
     let recorded: Vec<(&String, Oid)> = prev
@@ -513,7 +663,7 @@ pub(super) fn audit_with_state(
              deleted): auditing the whole history again",
             crate::finding::short_id(&lost.to_string())
         ));
-        let (report, commits) = full_audit_listing(repo, run, limits)?;
+        let (report, commits) = full_audit_listing(repo, run, limits, lfs)?;
         return Ok(Audited::new(
             mark_new(report, &prev.findings),
             tips,
@@ -543,7 +693,7 @@ pub(super) fn audit_with_state(
         .cloned()
         .collect();
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
-    let mut report = commits_audit(repo, run, &commits, &fresh, head.as_ref(), limits)?;
+    let mut report = commits_audit(repo, run, &commits, &fresh, head.as_ref(), limits, lfs)?;
     ui::timing("read and match the new blobs", &mut t);
     let mut carried: Vec<Finding> = prev.findings.iter().map(Finding::carried).collect();
     for f in &mut carried {
@@ -677,7 +827,7 @@ fn update_exposure(
     let file = f.path.split('!').next().unwrap_or(&f.path).to_string();
     let now = head
         .and_then(|t| t.get_path(Path::new(&file)).ok())
-        .is_some_and(|e| blob_holds_sha(repo, run, e.id(), &f.secret_sha256));
+        .is_some_and(|e| still_holds(repo, run, e.id(), f));
     if now {
         // Still there, or put back (a revert): at HEAD, removed by nothing.
         f.at_head = Some(true);
@@ -691,9 +841,6 @@ fn update_exposure(
     f.removed_in = changes
         .iter()
         .filter(|c| c.path == file)
-        .find(|c| {
-            c.new
-                .is_none_or(|id| !blob_holds_sha(repo, run, id, &f.secret_sha256))
-        })
+        .find(|c| c.new.is_none_or(|id| !still_holds(repo, run, id, f)))
         .and_then(|c| lookup_commit(repo, c.commit));
 }

@@ -16,12 +16,15 @@ use git2::{Oid, Repository};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::fleet::{self, Extras, Options, Outside, PullRequestRefs, Source, Unit};
+use super::history::LfsContents;
+use super::storage::{BucketLimits, HubLfs, bucket_findings};
 use super::{Run, resolve, resolve_hub};
 use crate::cli::{HubAuditArgs, RepoKindArg};
 use crate::finding::{DiscussionRef, Finding, RepoKind, RepoRef, ScanError, ScanKind};
 
 use crate::http::Hub;
 use crate::sources::hub::clone::HUB_GIT_USER;
+use crate::sources::hub::content::{DOWNLOADS_PER_JOB, Downloader};
 use crate::sources::hub::discussions::{self, Discussion};
 use crate::sources::hub::{self, HubRepo, Target};
 use crate::state::RepoState;
@@ -50,6 +53,7 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
     let exclude = exclusions(&args.exclude)?;
     let kinds: Vec<RepoKind> = RepoKind::HUB
         .into_iter()
+        .chain([RepoKind::Bucket])
         .filter(|k| args.include.contains(&kind_arg(*k)))
         .collect();
     let options = Options::from_args(&args.fleet, &args.size)?;
@@ -57,7 +61,7 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
     let run = Run::start(config)?;
     let client = Arc::new(Hub::new(endpoint, timeout).patient(RATE_LIMIT_WAIT));
 
-    let (repos, empty_owners) =
+    let (repos, empty_owners, listing_errors) =
         list_targets(&client, token.as_deref(), &targets, &kinds, &exclude)?;
     if token.is_none() {
         ui::note(
@@ -70,10 +74,13 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
     let units: Vec<Unit> = repos
         .into_iter()
         .map(|r| Unit {
-            source: Source::Remote {
-                url: hub::web_url(&client, &r.repo),
-                client: client.clone(),
-                login: login.clone(),
+            source: match r.repo.kind {
+                RepoKind::Bucket => Source::Files,
+                _ => Source::Remote {
+                    url: hub::web_url(&client, &r.repo),
+                    client: client.clone(),
+                    login: login.clone(),
+                },
             },
             repo: r.repo,
             private: r.private,
@@ -84,6 +91,16 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
         token: token.clone(),
         discussions: !args.no_discussions,
         pool: discussions::Pool::new(DISCUSSION_REQUESTS_PER_JOB * options.jobs),
+        downloader: Downloader::new(
+            client.clone(),
+            token.clone(),
+            DOWNLOADS_PER_JOB * options.jobs,
+        ),
+        lfs: (!args.lfs.no_lfs).then_some(args.lfs.max_lfs_size),
+        buckets: BucketLimits {
+            max_file_size: args.size.max_file_size,
+            max_bucket_bytes: args.max_bucket_bytes,
+        },
     };
     let authenticated = token.is_some();
     fleet::audit(
@@ -95,6 +112,7 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
         &extras,
         |report| {
             report.scan.authenticated = Some(authenticated);
+            report.errors.extend(listing_errors);
             for owner in &empty_owners {
                 let e = ScanError::new(
                     owner.clone(),
@@ -109,7 +127,7 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
 
 /// The token to list and clone with: `HF_TOKEN`, else
 /// `HUGGING_FACE_HUB_TOKEN`; blank means none.
-fn token_from_env() -> Option<String> {
+pub(super) fn token_from_env() -> Option<String> {
     TOKEN_ENV
         .iter()
         .filter_map(|k| std::env::var(k).ok())
@@ -122,6 +140,7 @@ fn kind_arg(kind: RepoKind) -> RepoKindArg {
         RepoKind::Model | RepoKind::Git => RepoKindArg::Models,
         RepoKind::Dataset => RepoKindArg::Datasets,
         RepoKind::Space => RepoKindArg::Spaces,
+        RepoKind::Bucket => RepoKindArg::Buckets,
     }
 }
 
@@ -138,26 +157,38 @@ fn exclusions(globs: &[String]) -> Result<GlobSet> {
 }
 
 /// The repos the targets name, each once, in a stable order: an owner's
-/// repos of the included kinds (every page), and the repos named. A
-/// listing that fails stops the run: a partial list is never audited.
-/// Also the owners whose listings were all empty (a mistyped name looks
-/// like that).
+/// repos and buckets of the included kinds (every page), and the repos
+/// named. A repo listing that fails stops the run: a partial list is never
+/// audited. A bucket listing that fails is an error and the run goes on
+/// (the repos are all there). Also the owners whose listings were all
+/// empty (a mistyped name looks like that).
+type Listed = (Vec<HubRepo>, Vec<String>, Vec<ScanError>);
+
 fn list_targets(
     client: &Hub,
     token: Option<&str>,
     targets: &[Target],
     kinds: &[RepoKind],
     exclude: &GlobSet,
-) -> Result<(Vec<HubRepo>, Vec<String>)> {
+) -> Result<Listed> {
     let mut repos: BTreeMap<RepoRef, HubRepo> = BTreeMap::new();
     let mut empty = Vec::new();
+    let mut errors = Vec::new();
     for target in targets {
         match target {
             Target::Owner(owner) => {
                 let mut any = false;
                 for &kind in kinds {
-                    let listed = hub::list_owner(client, token, owner, kind)
-                        .map_err(|e| anyhow::anyhow!("{owner}: {e}"))?;
+                    let listed = match hub::list_owner(client, token, owner, kind) {
+                        Ok(l) => l,
+                        Err(e) if kind == RepoKind::Bucket => {
+                            let e = ScanError::new(owner.clone(), e);
+                            ui::error(&e);
+                            errors.push(e);
+                            continue;
+                        }
+                        Err(e) => anyhow::bail!("{owner}: {e}"),
+                    };
                     any |= !listed.is_empty();
                     for r in listed {
                         repos.entry(r.repo.clone()).or_insert(r);
@@ -179,7 +210,7 @@ fn list_targets(
         .into_values()
         .filter(|r| !exclude.is_match(&r.repo.id) && !exclude.is_match(r.repo.display()))
         .collect();
-    Ok((kept, empty))
+    Ok((kept, empty, errors))
 }
 
 /// What a Hub repo adds to its git audit: links, pull requests, and its
@@ -190,6 +221,12 @@ struct HubExtras {
     discussions: bool,
     /// Discussion requests in flight, run-wide.
     pool: discussions::Pool,
+    /// LFS contents and bucket files, downloaded a bounded number at a
+    /// time, run-wide.
+    downloader: Downloader,
+    /// `--max-lfs-size`, unless `--no-lfs`.
+    lfs: Option<u64>,
+    buckets: BucketLimits,
 }
 
 /// Discussion requests in flight per `--jobs` worker, shared across the
@@ -212,6 +249,9 @@ impl Extras for HubExtras {
     }
 
     fn outside_git(&self, run: &Run, unit: &Unit, previous: Option<&RepoState>) -> Outside {
+        if unit.repo.kind == RepoKind::Bucket {
+            return bucket_findings(run, &self.downloader, &unit.repo, &self.buckets, previous);
+        }
         if !self.discussions {
             return unread(previous);
         }
@@ -226,6 +266,23 @@ impl Extras for HubExtras {
         read.unwrap_or_else(|e| Outside {
             failure: Some(format!("discussions: {e}")),
             ..unread(previous)
+        })
+    }
+
+    fn lfs<'a>(&'a self, unit: &Unit) -> Option<Box<dyn LfsContents + 'a>> {
+        self.lfs_of(unit)
+            .map(|l| Box::new(l) as Box<dyn LfsContents + 'a>)
+    }
+}
+
+impl HubExtras {
+    /// The LFS reader of a Hub git repo, unless `--no-lfs`.
+    fn lfs_of(&self, unit: &Unit) -> Option<HubLfs<'_>> {
+        Some(HubLfs {
+            downloader: &self.downloader,
+            web: hub::web_url(&self.client, &unit.repo),
+            name: unit.repo.display(),
+            max_size: self.lfs?,
         })
     }
 }
@@ -274,16 +331,7 @@ fn file_url(web: &str, commit: &str, file: &str) -> String {
     if file.is_empty() {
         return format!("{web}/commit/{commit}");
     }
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    format!(
-        "{web}/blob/{commit}/{}",
-        percent_encoding::utf8_percent_encode(file, SEGMENT)
-    )
+    format!("{web}/blob/{commit}/{}", hub::encode_path(file))
 }
 
 /// Every discussion and pull request of the repo, read and scanned: the

@@ -139,6 +139,7 @@ fn combine(shards: Vec<(PathBuf, Report)>) -> Report {
         scan.bytes += s.bytes;
         scan.skipped += s.skipped;
         scan.discussions += s.discussions;
+        scan.content += s.content;
         scan.repos.extend(s.repos);
         if let Some(a) = s.authenticated {
             scan.authenticated = Some(scan.authenticated.unwrap_or(true) && a);

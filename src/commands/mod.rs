@@ -14,6 +14,7 @@ pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod staged;
+pub mod storage;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

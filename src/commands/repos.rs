@@ -12,10 +12,13 @@ use anyhow::{Context, Result};
 use percent_encoding::percent_decode_str;
 
 use super::fleet::{self, Extras, Options, Source, Unit};
+use super::history::LfsContents;
+use super::storage::HubLfs;
 use super::{Run, resolve, resolve_hub};
 use crate::cli::ReposArgs;
 use crate::finding::{RepoKind, RepoRef, ScanError, ScanKind};
 use crate::http::{Endpoint, Hub};
+use crate::sources::hub::content::{DOWNLOADS_PER_JOB, Downloader};
 use crate::ui;
 
 /// The longest rate-limit wait sat out, as for the Hub.
@@ -24,7 +27,7 @@ const RATE_LIMIT_WAIT: Duration = Duration::from_secs(330);
 pub fn run(args: ReposArgs) -> Result<i32> {
     let mut config = resolve(&args.report)?;
     config.detect.max_member_bytes = args.size.max_file_size;
-    let (_, _, timeout) = resolve_hub(&args.report.hub)?;
+    let (_, endpoint, timeout) = resolve_hub(&args.report.hub)?;
     let shown = crate::sources::display_path(&args.file);
     let text = if args.file.as_os_str() == "-" {
         let mut s = String::new();
@@ -38,6 +41,17 @@ pub fn run(args: ReposArgs) -> Result<i32> {
     };
     let options = Options::from_args(&args.fleet, &args.size)?;
     let run = Run::start(config)?;
+    // Lines on the Hub share one client, and their LFS contents are read.
+    let hub_client = Arc::new(Hub::new(endpoint.clone(), timeout).patient(RATE_LIMIT_WAIT));
+    let mut extras = ReposExtras {
+        downloader: Downloader::new(
+            hub_client.clone(),
+            super::hub::token_from_env(),
+            DOWNLOADS_PER_JOB * options.jobs,
+        ),
+        max_lfs_size: (!args.lfs.no_lfs).then_some(args.lfs.max_lfs_size),
+        on_hub: HashMap::new(),
+    };
     let mut clients: HashMap<String, Arc<Hub>> = HashMap::new();
     let mut units = Vec::new();
     let mut bad = Vec::new();
@@ -61,6 +75,15 @@ pub fn run(args: ReposArgs) -> Result<i32> {
         }
         let source = match entry.remote {
             None => Source::Local(entry.path),
+            Some(remote) if endpoint.same_origin(&remote.url).is_some() => {
+                let web = remote.url.trim_end_matches('/').trim_end_matches(".git");
+                extras.on_hub.insert(entry.id.clone(), web.to_string());
+                Source::Remote {
+                    url: remote.url,
+                    client: hub_client.clone(),
+                    login: remote.login,
+                }
+            }
             Some(remote) => {
                 let client = match clients.get(&remote.origin) {
                     Some(c) => c.clone(),
@@ -100,15 +123,32 @@ pub fn run(args: ReposArgs) -> Result<i32> {
         shown,
         units,
         &options,
-        &NoExtras,
+        &extras,
         |report| report.errors.extend(bad),
     )
 }
 
-/// Plain git repos add nothing to their git audit.
-struct NoExtras;
+/// What a list adds to its repos' git audits: the LFS contents of those on
+/// the Hub (the run's endpoint).
+struct ReposExtras {
+    downloader: Downloader,
+    /// `--max-lfs-size`, unless `--no-lfs`.
+    max_lfs_size: Option<u64>,
+    /// Repo id → web URL, of the lines on the Hub.
+    on_hub: HashMap<String, String>,
+}
 
-impl Extras for NoExtras {}
+impl Extras for ReposExtras {
+    fn lfs<'a>(&'a self, unit: &Unit) -> Option<Box<dyn LfsContents + 'a>> {
+        let web = self.on_hub.get(&unit.repo.id)?;
+        Some(Box::new(HubLfs {
+            downloader: &self.downloader,
+            web: web.clone(),
+            name: unit.repo.display(),
+            max_size: self.max_lfs_size?,
+        }))
+    }
+}
 
 /// One line of the list.
 #[derive(Debug, PartialEq, Eq)]

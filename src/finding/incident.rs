@@ -54,6 +54,9 @@ pub struct Place {
     /// `hfleaks hub`: the discussion or pull request holding it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discussion: Option<u64>,
+    /// `hfleaks hub`: the LFS or Xet object (its oid) whose content holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lfs: Option<String>,
 }
 
 /// The exposure window of a token in git history.
@@ -157,6 +160,7 @@ fn incident(
             repo: f.repo.as_ref().map(|r| r.display()),
             url: f.url.clone(),
             discussion: f.discussion.as_ref().map(|d| d.num),
+            lfs: f.lfs.as_ref().map(|l| l.oid.clone()),
         })
         .collect();
     let status = verification.map(|v| v.status);
@@ -318,6 +322,7 @@ fn steps(
             comments.iter().filter_map(|p| p.url.clone()).collect(),
         ));
     }
+    out.extend(storage_steps(places));
     if in_history {
         let line = purge_line(&f.secret, is_raw(f), secret_len(f), short, show_secrets);
         // Hub repos: a mirror clone of each, purged and pushed back.
@@ -379,6 +384,51 @@ fn steps(
         "Check the owner's recent activity on the Hub (pushes, new tokens, settings) for what you did not do.",
         vec![],
     ));
+    out
+}
+
+/// What a token in an LFS object's content or in a bucket file needs
+/// besides: neither goes away with a history rewrite.
+fn storage_steps(places: &[Place]) -> Vec<Step> {
+    let mut out = Vec::new();
+    let mut objects: Vec<String> = places
+        .iter()
+        .filter_map(|p| {
+            let oid = p.lfs.as_deref()?;
+            let repo = p.repo.as_deref()?;
+            let (kind, id) = match repo.split_once('/') {
+                Some(("datasets", id)) => ("dataset", id),
+                Some(("spaces", id)) => ("space", id),
+                _ => ("model", repo),
+            };
+            Some(format!(
+                "python3 -c \"from huggingface_hub import HfApi; a = HfApi(); \
+                 a.permanently_delete_lfs_files('{id}', [f for f in a.list_lfs_files('{id}', repo_type='{kind}') \
+                 if f.file_oid == '{oid}'], repo_type='{kind}')\""
+            ))
+        })
+        .collect();
+    objects.sort();
+    objects.dedup();
+    if !objects.is_empty() {
+        out.push(step(
+            "delete-lfs-object",
+            "It is in the content of an LFS or Xet file: purging git history removes only the pointer, and the object stays downloadable by its oid until it is deleted from the repo's storage (Settings → Storage, or huggingface_hub as below). Upload a cleaned copy first if the file is still needed.",
+            objects,
+        ));
+    }
+    let files: Vec<String> = places
+        .iter()
+        .filter(|p| p.repo.as_deref().is_some_and(|r| r.starts_with("buckets/")))
+        .filter_map(|p| p.url.clone())
+        .collect();
+    if !files.is_empty() {
+        out.push(step(
+            "delete-bucket-file",
+            "Delete the file from the Storage Bucket, or overwrite it with a cleaned copy: a bucket keeps no history, so that removes it.",
+            files,
+        ));
+    }
     out
 }
 

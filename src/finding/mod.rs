@@ -90,6 +90,56 @@ pub struct Finding {
     /// `--state`: whether this run found it (`true`) or an earlier one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
+    /// `hfleaks hub`: the finding is in the content of an LFS or Xet file
+    /// (git holds only its pointer), this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lfs: Option<LfsRef>,
+}
+
+/// An LFS or Xet object: the SHA-256 of its content and its size.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LfsRef {
+    pub oid: String,
+    pub size: u64,
+}
+
+/// What an audit downloaded from outside git (LFS and Xet contents,
+/// Storage Bucket files), and what it left out and why.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentStats {
+    /// Files downloaded and scanned.
+    pub files: u64,
+    /// Bytes downloaded (header probes included).
+    pub downloaded: u64,
+    /// Model-weight and media files, never downloaded.
+    #[serde(default)]
+    pub weights: u64,
+    /// Files over the size bound (`--max-lfs-size`, `--max-file-size`).
+    #[serde(default)]
+    pub too_large: u64,
+    /// Bucket files whose content hash the state had seen: not downloaded.
+    #[serde(default)]
+    pub unchanged: u64,
+    /// Files left after `--max-bucket-bytes` stopped a bucket.
+    #[serde(default)]
+    pub over_budget: u64,
+}
+
+impl ContentStats {
+    pub fn is_empty(&self) -> bool {
+        *self == ContentStats::default()
+    }
+}
+
+impl std::ops::AddAssign for ContentStats {
+    fn add_assign(&mut self, o: ContentStats) {
+        self.files += o.files;
+        self.downloaded += o.downloaded;
+        self.weights += o.weights;
+        self.too_large += o.too_large;
+        self.unchanged += o.unchanged;
+        self.over_budget += o.over_budget;
+    }
 }
 
 impl Finding {
@@ -111,6 +161,8 @@ pub enum RepoKind {
     Space,
     /// Any git repository (`hfleaks repos`): a URL or a local path.
     Git,
+    /// A Storage Bucket: files, no git.
+    Bucket,
 }
 
 impl RepoKind {
@@ -124,6 +176,7 @@ impl RepoKind {
             RepoKind::Dataset => "datasets",
             RepoKind::Space => "spaces",
             RepoKind::Git => "git",
+            RepoKind::Bucket => "buckets",
         }
     }
 
@@ -133,6 +186,7 @@ impl RepoKind {
             RepoKind::Model | RepoKind::Git => "",
             RepoKind::Dataset => "/datasets",
             RepoKind::Space => "/spaces",
+            RepoKind::Bucket => "/buckets",
         }
     }
 }
@@ -184,6 +238,9 @@ pub struct RepoStats {
     pub blobs: u64,
     pub discussions: u64,
     pub findings: u64,
+    /// LFS and Xet contents, or a bucket's files: downloaded, left out.
+    #[serde(default, skip_serializing_if = "ContentStats::is_empty")]
+    pub content: ContentStats,
     /// Why the repo (or part of it) could not be audited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -270,6 +327,10 @@ pub struct ScanStats {
     /// `hfleaks hub`: discussions and pull requests read.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub discussions: u64,
+    /// `hfleaks hub`: LFS and Xet contents and bucket files downloaded,
+    /// and those left out.
+    #[serde(default, skip_serializing_if = "ContentStats::is_empty")]
+    pub content: ContentStats,
     /// `hfleaks hub`: every repo audited, with its counts and error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repos: Vec<RepoStats>,

@@ -28,6 +28,14 @@ pub fn line(r: &Report) -> String {
     if s.kind == ScanKind::Hub {
         what.push(plural(s.discussions, "discussion"));
     }
+    let c = &s.content;
+    if !c.is_empty() {
+        what.push(format!(
+            "{} from LFS and buckets ({} downloaded)",
+            plural(c.files, "file"),
+            bytes(c.downloaded)
+        ));
+    }
     if s.files > 0 || what.is_empty() {
         what.push(plural(s.files, "file"));
     }
@@ -39,6 +47,15 @@ pub fn line(r: &Report) -> String {
     );
     if s.skipped > 0 {
         line.push_str(&format!(", {} skipped", s.skipped));
+    }
+    let left_out = [
+        (c.weights, "weights or media never downloaded"),
+        (c.too_large, "over the size bound"),
+        (c.over_budget, "past --max-bucket-bytes"),
+        (c.unchanged, "unchanged since the state"),
+    ];
+    for (n, why) in left_out.into_iter().filter(|(n, _)| *n > 0) {
+        line.push_str(&format!(", {n} {why}"));
     }
     if !r.errors.is_empty() {
         line.push_str(&format!(", {}", plural(r.errors.len() as u64, "error")));

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod dir;
 pub mod git;
 pub mod hub;
+pub mod lfs;
 pub mod objects;
 pub mod runs;
 pub mod staged;

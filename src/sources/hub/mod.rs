@@ -5,8 +5,11 @@
 //! [`Hub`] client, so rate limits hold every worker back together. The
 //! token is sent only to the endpoint and never appears in a message.
 
+pub mod buckets;
 pub mod clone;
+pub mod content;
 pub mod discussions;
+pub mod pool;
 
 use serde::Deserialize;
 
@@ -33,7 +36,8 @@ pub struct HubRepo {
 }
 
 /// Reads a target: `NS` (an owner), `NS/NAME` (a model),
-/// `datasets/NS/NAME`, `spaces/NS/NAME`, `models/NS/NAME`, or a Hub URL of
+/// `datasets/NS/NAME`, `spaces/NS/NAME`, `models/NS/NAME`,
+/// `buckets/NS/NAME` (a Storage Bucket), or a Hub URL of
 /// any of them (`https://huggingface.co/spaces/NS/NAME/blob/main/app.py`
 /// names the Space; anything after the name is ignored).
 /// A URL must name the endpoint's host (or huggingface.co, the Hub
@@ -69,6 +73,7 @@ pub fn parse_target(text: &str, endpoint: &Endpoint) -> Result<Target, String> {
         Some(&"datasets") => Some(RepoKind::Dataset),
         Some(&"spaces") => Some(RepoKind::Space),
         Some(&"models") => Some(RepoKind::Model),
+        Some(&"buckets") => Some(RepoKind::Bucket),
         _ => None,
     };
     if kind.is_some() {
@@ -115,12 +120,46 @@ pub fn list_owner(
     kind: RepoKind,
 ) -> Result<Vec<HubRepo>, String> {
     let what = format!("listing the {} of '{owner}'", kind.plural());
-    let mut url = hub.endpoint().url(&format!(
-        "/api/{}?author={}&limit={LIST_PAGE}",
-        kind.plural(),
-        percent_encoding::utf8_percent_encode(owner, percent_encoding::NON_ALPHANUMERIC)
-    ));
+    let first = match kind {
+        RepoKind::Bucket => format!("/api/buckets/{}", encode(owner)),
+        _ => format!(
+            "/api/{}?author={}&limit={LIST_PAGE}",
+            kind.plural(),
+            encode(owner)
+        ),
+    };
     let mut repos = Vec::new();
+    pages(hub, token, &first, &what, |items: Vec<Item>| {
+        for item in items {
+            let Some(id) = item.id.or(item.model_id) else {
+                return Err("an item without an id".to_string());
+            };
+            if !id.contains('/') {
+                return Err(format!("unexpected repo id '{id}'"));
+            }
+            repos.push(HubRepo {
+                repo: RepoRef { kind, id },
+                private: item.private,
+            });
+        }
+        Ok(true)
+    })?;
+    Ok(repos)
+}
+
+/// Every page of a `Link`-paginated listing that starts at the endpoint's
+/// `path`, each handed to `each` as it arrives (a listing of millions of
+/// entries is never held whole); `each` says whether to go on. A next link that leaves the endpoint or
+/// comes back to a page already read ends it with an error; `what` names
+/// the listing in every message.
+pub fn pages<T: serde::de::DeserializeOwned>(
+    hub: &Hub,
+    token: Option<&str>,
+    path: &str,
+    what: &str,
+    mut each: impl FnMut(Vec<T>) -> Result<bool, String>,
+) -> Result<(), String> {
+    let mut url = hub.endpoint().url(path);
     let mut fetched = std::collections::HashSet::new();
     loop {
         if !fetched.insert(url.clone()) {
@@ -129,21 +168,12 @@ pub fn list_owner(
             ));
         }
         let resp = hub.get(&url, token).map_err(|e| format!("{what}: {e}"))?;
-        let items: Vec<Item> = json_of(&resp).map_err(|e| format!("{what}: {e}"))?;
-        for item in items {
-            let Some(id) = item.id.or(item.model_id) else {
-                return Err(format!("{what}: an item without an id"));
-            };
-            if !id.contains('/') {
-                return Err(format!("{what}: unexpected repo id '{id}'"));
-            }
-            repos.push(HubRepo {
-                repo: RepoRef { kind, id },
-                private: item.private,
-            });
+        let items: Vec<T> = json_of(&resp).map_err(|e| format!("{what}: {e}"))?;
+        if !each(items).map_err(|e| format!("{what}: {e}"))? {
+            return Ok(());
         }
         match resp.next.as_deref() {
-            None => return Ok(repos),
+            None => return Ok(()),
             Some(next) => match hub.endpoint().same_origin(next) {
                 Some(n) => url = n,
                 None => {
@@ -155,6 +185,22 @@ pub fn list_owner(
             },
         }
     }
+}
+
+/// A path percent-encoded for a URL, its `/` kept (as the Hub's links
+/// and `resolve` URLs write it).
+pub fn encode_path(text: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// `/api/{kind}s/NS/NAME`.
@@ -267,6 +313,14 @@ mod tests {
         assert_eq!(
             parse_target("https://huggingface.co/acme"),
             Ok(Target::Owner("acme".into()))
+        );
+        assert_eq!(
+            parse_target("buckets/acme/logs"),
+            Ok(repo(RepoKind::Bucket, "acme/logs"))
+        );
+        assert_eq!(
+            parse_target("https://huggingface.co/buckets/acme/logs/tree/main/run%201"),
+            Ok(repo(RepoKind::Bucket, "acme/logs"))
         );
         let local = Endpoint::parse("http://127.0.0.1:9").unwrap();
         assert_eq!(
