@@ -265,7 +265,15 @@ struct RepoAudit {
     incremental: bool,
 }
 
-/// Audits `units`, `options.jobs` at a time; the results in `units`' order.
+/// Workers reading what lies outside git (discussions, buckets) per
+/// `--jobs` worker: they mostly wait on the API, so more of them than git
+/// workers keep the run's request pool busy.
+const OUTSIDE_WORKERS_PER_JOB: usize = 2;
+
+/// Audits `units`, `options.jobs` git audits at a time; what lies outside
+/// git (discussions, a bucket's files) is read by workers of its own,
+/// apart from the git workers, so a repo's discussions never wait for its
+/// clone, nor the next clone for them. The results in `units`' order.
 fn audit_all(
     run: &Run,
     units: &[Unit],
@@ -274,49 +282,109 @@ fn audit_all(
     state: Option<&State>,
 ) -> Vec<RepoAudit> {
     let progress = Progress::over_inputs(units.len() as u64, "repos");
-    let next = AtomicUsize::new(0);
     let found = AtomicU64::new(0);
-    let results: Mutex<Vec<Option<RepoAudit>>> =
-        Mutex::new((0..units.len()).map(|_| None).collect());
+    let gits: Mutex<Vec<Option<GitPart>>> = Mutex::new(units.iter().map(|_| None).collect());
+    let outsides: Mutex<Vec<Option<Outside>>> = Mutex::new(units.iter().map(|_| None).collect());
+    let previous = |unit: &Unit| state.and_then(|s| s.repos.get(&unit.repo.display()));
+    // With a state, a repo seen for the first time has an empty record.
+    let first_time = RepoState::default();
+    let stateful = state.is_some();
+    let (git_next, outside_next) = (AtomicUsize::new(0), AtomicUsize::new(0));
     std::thread::scope(|s| {
         for _ in 0..options.jobs.min(units.len()).max(1) {
             s.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let i = git_next.fetch_add(1, Ordering::Relaxed);
                     let Some(unit) = units.get(i) else { break };
                     progress.say(&format!(
                         "{}, {} so far",
                         unit.repo.display(),
                         ui::plural(found.load(Ordering::Relaxed), "finding")
                     ));
-                    let previous = state.and_then(|s| s.repos.get(&unit.repo.display()));
-                    let audit = audit_unit(run, unit, options, extras, state.is_some(), previous);
-                    found.fetch_add(audit.findings.len() as u64, Ordering::Relaxed);
+                    let part = git_part(run, unit, options, extras, stateful, previous(unit));
+                    if let Some(Ok(done)) = &part.result {
+                        found.fetch_add(done.report.findings.len() as u64, Ordering::Relaxed);
+                    }
                     progress.step();
-                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(audit);
+                    gits.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(part);
+                }
+            });
+        }
+        let outside_workers = (OUTSIDE_WORKERS_PER_JOB * options.jobs).min(units.len());
+        for _ in 0..outside_workers.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = outside_next.fetch_add(1, Ordering::Relaxed);
+                    let Some(unit) = units.get(i) else { break };
+                    let record = stateful.then(|| previous(unit).unwrap_or(&first_time));
+                    let outside = extras.outside_git(run, unit, record);
+                    outsides.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(outside);
                 }
             });
         }
     });
     progress.finish_inputs();
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
+    let gits = gits.into_inner().unwrap_or_else(|p| p.into_inner());
+    let outsides = outsides.into_inner().unwrap_or_else(|p| p.into_inner());
+    units
+        .iter()
+        .zip(gits.into_iter().zip(outsides))
+        .map(|(unit, (git, outside))| {
+            combine(
+                unit,
+                git.expect("every unit's git part is audited once"),
+                outside.expect("every unit's outside part is read once"),
+            )
+        })
         .collect()
 }
 
-/// One repo: its history, then what lies outside git. A part that fails
-/// is an error naming the repo; the other part is still audited.
-fn audit_unit(
+/// A repo's git part: the audit (`None`: no git, a bucket), and the
+/// earlier git findings, which stand if it fails.
+struct GitPart {
+    result: Option<Result<history::Audited, String>>,
+    earlier: Vec<Finding>,
+}
+
+/// One repo's history, from its record if there is one.
+fn git_part(
     run: &Run,
     unit: &Unit,
     options: &Options,
     extras: &dyn Extras,
     stateful: bool,
     previous: Option<&RepoState>,
-) -> RepoAudit {
+) -> GitPart {
+    // The git part sees only the earlier git findings.
+    let git_previous = previous.map(|p| RepoState {
+        findings: p
+            .findings
+            .iter()
+            .filter(|f| f.discussion.is_none())
+            .cloned()
+            .collect(),
+        ..p.clone()
+    });
+    let result = match unit.source {
+        Source::Files => None,
+        _ => Some(git_audit(
+            run,
+            unit,
+            options,
+            extras,
+            stateful,
+            git_previous.as_ref(),
+        )),
+    };
+    GitPart {
+        result,
+        earlier: git_previous.map(|p| p.findings).unwrap_or_default(),
+    }
+}
+
+/// One repo's audit: its history, then what lies outside git. A part that
+/// failed is an error naming the repo; the other part still counts.
+fn combine(unit: &Unit, git: GitPart, outside: Outside) -> RepoAudit {
     let name = unit.repo.display();
     let mut audit = RepoAudit {
         stats: RepoStats {
@@ -336,28 +404,7 @@ fn audit_unit(
         incremental: false,
     };
     let mut problems = Vec::new();
-    // The git part sees only the earlier git findings.
-    let git_previous = previous.map(|p| RepoState {
-        findings: p
-            .findings
-            .iter()
-            .filter(|f| f.discussion.is_none())
-            .cloned()
-            .collect(),
-        ..p.clone()
-    });
-    let git = match unit.source {
-        Source::Files => None,
-        _ => Some(git_audit(
-            run,
-            unit,
-            options,
-            extras,
-            stateful,
-            git_previous.as_ref(),
-        )),
-    };
-    match git {
+    match git.result {
         None => {}
         Some(Ok(done)) => {
             let report = done.report;
@@ -380,17 +427,11 @@ fn audit_unit(
         Some(Err(e)) => {
             problems.push(e);
             // The earlier findings still stand: report them, not new.
-            if let Some(prev) = &git_previous {
-                audit
-                    .findings
-                    .extend(prev.findings.iter().map(Finding::carried));
-            }
+            audit
+                .findings
+                .extend(git.earlier.iter().map(Finding::carried));
         }
     }
-    // With a state, a repo seen for the first time has an empty record.
-    let first_time = RepoState::default();
-    let record = stateful.then(|| previous.unwrap_or(&first_time));
-    let outside = extras.outside_git(run, unit, record);
     audit.stats.discussions = outside.discussions;
     audit.findings.extend(outside.findings);
     audit.errors.extend(outside.errors);
