@@ -2,8 +2,11 @@
 //! history. The binary is a thin layer over this library so that every
 //! stage can be tested on its own. Data flows one way:
 //! `sources` → `engine` (through `detect`) → `filter` → `verify` → `report`,
-//! wired by `commands`, with `ui` the one channel to the terminal.
+//! wired by `commands`, with `ui` the one channel to the terminal. The
+//! audits of a repository, a Hub repo and a fleet of them are in `audit`,
+//! below the commands, which turn arguments into them.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;

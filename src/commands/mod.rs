@@ -14,7 +14,6 @@ pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod staged;
-pub mod storage;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

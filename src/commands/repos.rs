@@ -1,6 +1,7 @@
 //! `hfleaks repos FILE`: a list of git repositories (URLs or local paths),
-//! each cloned bare (or opened where it is) and audited like a Hub repo,
-//! `--jobs` at a time, sharded and incremental like `hfleaks hub`.
+//! read here and audited as a fleet by `audit::fleet`: each cloned bare (or
+//! opened where it is) and audited like a Hub repo, `--jobs` at a time,
+//! sharded and incremental like `hfleaks hub`.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -11,10 +12,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use percent_encoding::percent_decode_str;
 
-use super::fleet::{self, Extras, Options, Source, Unit};
-use super::history::LfsContents;
-use super::storage::HubLfs;
+use super::fleet;
 use super::{Run, resolve, resolve_hub};
+use crate::audit::fleet::{Extras, Source, Unit};
+use crate::audit::git::LfsContents;
+use crate::audit::storage::HubLfs;
 use crate::cli::ReposArgs;
 use crate::finding::{RepoKind, RepoRef, ScanError, ScanKind};
 use crate::http::{Endpoint, Hub};
@@ -39,7 +41,7 @@ pub fn run(args: ReposArgs) -> Result<i32> {
         std::fs::read_to_string(&args.file)
             .with_context(|| format!("{shown}: cannot read the repo list"))?
     };
-    let options = Options::from_args(&args.fleet, &args.size)?;
+    let options = fleet::options(&args.fleet, &args.size)?;
     let run = Run::start(config)?;
     // Lines on the Hub share one client, and their LFS contents are read.
     let hub_client = Arc::new(Hub::new(endpoint.clone(), timeout).patient(RATE_LIMIT_WAIT));

@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::Run;
 use super::fleet::Outside;
-use super::history::{LfsContents, LfsRead, PointerAt};
+use super::git::{LfsContents, LfsRead, PointerAt};
+use crate::detect::Scanner;
 use crate::finding::{Finding, LfsRef, RepoRef, ScanError, sha256_hex};
 use crate::notebook::is_notebook;
 use crate::sources::hub::buckets::{self, BucketFile};
@@ -32,7 +32,7 @@ pub struct HubLfs<'a> {
 }
 
 impl LfsContents for HubLfs<'_> {
-    fn read(&self, run: &Run, pointers: &[PointerAt]) -> LfsRead {
+    fn read(&self, scanner: &Scanner, pointers: &[PointerAt]) -> LfsRead {
         let mut read = LfsRead::default();
         // Each distinct object once, at the first place that holds it.
         let mut by_oid: BTreeMap<&str, Vec<&PointerAt>> = BTreeMap::new();
@@ -61,7 +61,7 @@ impl LfsContents for HubLfs<'_> {
             let scanned = fetch
                 .outcome
                 .and_then(|f| checked(f, &p.pointer))
-                .map(|f| f.map(|bytes| scan_content(run, &bytes, &p.path)));
+                .map(|f| f.map(|bytes| scan_content(scanner, &bytes, &p.path)));
             (fetch.downloaded, scanned)
         });
         for (places, (downloaded, scanned)) in todo.iter().zip(results) {
@@ -121,8 +121,8 @@ fn checked(fetched: Fetched, pointer: &LfsRef) -> Result<Option<Vec<u8>>, String
 
 /// A downloaded file scanned: its findings with paths relative to it
 /// (`""`, or `!member`), and what could not be read in it.
-fn scan_content(run: &Run, bytes: &[u8], path: &str) -> (Vec<Finding>, Vec<ScanError>) {
-    let scanned = run.scanner.scan(bytes, "", is_notebook(path));
+fn scan_content(scanner: &Scanner, bytes: &[u8], path: &str) -> (Vec<Finding>, Vec<ScanError>) {
+    let scanned = scanner.scan(bytes, "", is_notebook(path));
     (scanned.findings, scanned.problems)
 }
 
@@ -141,7 +141,7 @@ pub struct BucketLimits {
 /// `--max-bucket-bytes` stops it. `Err` when the tree could not be read
 /// at all (a 404 bucket): the failure names the reason.
 pub fn bucket_findings(
-    run: &Run,
+    scanner: &Scanner,
     downloader: &Downloader,
     bucket: &RepoRef,
     limits: &BucketLimits,
@@ -197,7 +197,7 @@ pub fn bucket_findings(
                 todo.push(f);
             }
         }
-        read_files(run, downloader, bucket, &todo, &mut scanned, &mut out);
+        read_files(scanner, downloader, bucket, &todo, &mut scanned, &mut out);
         Ok(stopped.is_none())
     });
     if let Err(e) = listed {
@@ -233,7 +233,7 @@ type Scanned = HashMap<String, Option<Vec<Finding>>>;
 /// run-wide for the bucket) and scanned; findings, errors and the state's
 /// record go into `out`.
 fn read_files(
-    run: &Run,
+    scanner: &Scanner,
     downloader: &Downloader,
     bucket: &RepoRef,
     files: &[BucketFile],
@@ -258,7 +258,7 @@ fn read_files(
         let got = downloader.fetch(&url, f.size);
         let found = got.outcome.map(|fetched| match fetched {
             Fetched::Weights => None,
-            Fetched::Bytes(b) => Some(scan_content(run, &b, &f.path)),
+            Fetched::Bytes(b) => Some(scan_content(scanner, &b, &f.path)),
         });
         (got.downloaded, found)
     });
