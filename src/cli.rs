@@ -40,6 +40,9 @@ pub enum Command {
     /// Audit a list of git repositories (URLs or local paths) like Hub
     /// repos: each cloned (or opened) and its whole history audited.
     Repos(ReposArgs),
+    /// Watch Hub repos continuously: receive the Hub's webhooks, audit each
+    /// push and comment as it comes, and alert each new token once.
+    Serve(ServeArgs),
     /// Merge shard reports into one report; with --verify, each distinct
     /// token is verified once across all shards.
     Merge(MergeArgs),
@@ -459,6 +462,37 @@ pub struct ReposArgs {
 
     #[command(flatten)]
     pub fleet: FleetArgs,
+
+    #[command(flatten)]
+    pub size: SizeArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen for the Hub's webhooks (port 0: any free port, which
+    /// is printed).
+    #[arg(long, value_name = "ADDR:PORT", help_heading = "Serve")]
+    pub listen: String,
+
+    /// The SQLite database of events, audit records, findings and alerts
+    /// (created if missing; keep it on a persistent disk).
+    #[arg(long, value_name = "FILE", help_heading = "Serve")]
+    pub db: PathBuf,
+
+    /// POST each new finding as JSON to this URL (https://, or http:// on
+    /// a loopback host; a Slack incoming-webhook URL works). Repeatable.
+    #[arg(long, value_name = "URL", help_heading = "Serve")]
+    pub alert: Vec<String>,
+
+    /// Audits at a time (each one repo's events).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64), help_heading = "Serve")]
+    pub workers: u32,
+
+    #[command(flatten)]
+    pub lfs: LfsArgs,
 
     #[command(flatten)]
     pub size: SizeArgs,

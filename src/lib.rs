@@ -20,6 +20,7 @@ pub mod notebook;
 pub mod provenance;
 pub mod report;
 pub mod rules;
+pub mod serve;
 pub mod shard;
 pub mod sources;
 pub mod state;

@@ -22,6 +22,7 @@ fn main() {
         Command::Staged(args) => commands::staged::run(args),
         Command::Hub(args) => commands::hub::run(args),
         Command::Repos(args) => commands::repos::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Merge(args) => commands::merge::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Revoke(args) => commands::revoke::run(args),

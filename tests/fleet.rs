@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::estate::{access_token, estate, estate_with, of, one, run_in};
 use common::hub_server::{HubServer, RepoBuilder, comment};
+use common::yaml::{strs, yaml_docs};
 use common::{fake_token, git, hfleaks};
 use serde_json::{Value, json};
 
@@ -326,22 +327,6 @@ fn k8s_expand(text: &str, vars: &[(String, String)]) -> String {
         out = out.replace(&format!("$({k})"), v);
     }
     out
-}
-
-fn yaml_docs(path: &str) -> Vec<yaml_rust2::Yaml> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
-    yaml_rust2::YamlLoader::load_from_str(&text).unwrap()
-}
-
-fn strs(y: &yaml_rust2::Yaml) -> Vec<String> {
-    y.as_vec()
-        .unwrap()
-        .iter()
-        .map(|x| match x {
-            yaml_rust2::Yaml::Integer(i) => i.to_string(),
-            other => other.as_str().unwrap().to_string(),
-        })
-        .collect()
 }
 
 /// The directory of the hfleaks binary under test, first on PATH, so the

@@ -48,6 +48,8 @@ never outlives its parent. CONFIG:
                  "drop_clone": ["NS/NAME"],     # upload-pack hangs up halfway
                  "error_500": {"NS/NAME": 2},   # the first N discussion-list requests get 500
                  "git_429": {"NS/NAME": 1},     # the first N info/refs requests get 429
+                 "git_hold": {"NS/NAME": "/abs/flag"},  # info/refs requests get 429 (Retry-After: 1)
+                                                #   as long as that file exists
                  "content_cut": {"KEY": 1}}     # KEY a bucket file path or an LFS oid (or a
                                                 #   xetHash): its first N GETs on the content host
                                                 #   send the full Content-Length, half the body,
@@ -691,6 +693,9 @@ class Handler(Base):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        hold = CONFIG.get("faults", {}).get("git_hold", {}).get(rid)
+        if self.command == "GET" and hold and os.path.exists(hold):
+            return self.send_json(429, {"error": "rate limited"}, [("Retry-After", "1")])
         if self.command == "GET" and bump("git:" + rid) <= CONFIG.get("faults", {}).get("git_429", {}).get(rid, 0):
             return self.send_json(429, {"error": "rate limited"}, [("Retry-After", "1")])
         body = self.body() if self.command == "POST" else b""

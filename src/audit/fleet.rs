@@ -160,26 +160,69 @@ impl Fleet {
         }
         for (unit, audit) in self.units.iter().zip(&self.audits) {
             let earlier = state.repos.get(&unit.repo.display());
-            // A repo whose git part failed keeps its recorded tips and
-            // commits (its earlier git findings were carried into the
-            // report).
-            let (tips, commits) = match (&audit.tips, earlier) {
-                _ if matches!(unit.source, Source::Files) => (BTreeMap::new(), String::new()),
-                (Some(t), _) => (t.clone(), crate::state::format_commits(&audit.commits)),
-                (None, Some(e)) => (e.tips.clone(), e.commits.clone()),
-                (None, None) => continue,
+            let Some(mut record) = record_of(unit, audit, earlier) else {
+                continue;
             };
-            state.repos.insert(
-                unit.repo.display(),
-                RepoState {
-                    tips,
-                    commits,
-                    discussions: audit.discussions.clone(),
-                    files: audit.files.clone(),
-                    findings: by_repo.remove(&unit.repo).unwrap_or_default(),
-                },
-            );
+            record.findings = by_repo.remove(&unit.repo).unwrap_or_default();
+            state.repos.insert(unit.repo.display(), record);
         }
+    }
+}
+
+/// A repo's new record, without its findings (the caller's, redacted);
+/// `None` when its git part failed and there was no record before. A repo
+/// whose git part failed keeps its recorded tips and commits (its earlier
+/// git findings were carried into the report).
+fn record_of(unit: &Unit, audit: &RepoAudit, earlier: Option<&RepoState>) -> Option<RepoState> {
+    let (tips, commits) = match (&audit.tips, earlier) {
+        _ if matches!(unit.source, Source::Files) => (BTreeMap::new(), String::new()),
+        (Some(t), _) => (t.clone(), crate::state::format_commits(&audit.commits)),
+        (None, Some(e)) => (e.tips.clone(), e.commits.clone()),
+        (None, None) => return None,
+    };
+    Some(RepoState {
+        tips,
+        commits,
+        discussions: audit.discussions.clone(),
+        files: audit.files.clone(),
+        findings: Vec::new(),
+    })
+}
+
+/// One unit audited on its own, from its record (`serve`, one repo's
+/// events at a time).
+pub struct Single {
+    /// Every finding, `repo` and `new` set (the earlier ones carried).
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    /// The new record, its findings left to the caller; `None` when the
+    /// git part failed with no record before.
+    pub record: Option<RepoState>,
+    /// The git part failed (the errors say why): what is reported is the
+    /// earlier record's.
+    pub git_failed: bool,
+}
+
+/// Audits `unit` from `previous` (in full without one: every finding new),
+/// its git part and what lies outside git, as a fleet audits each unit.
+pub fn audit_one(
+    scanner: &Scanner,
+    unit: &Unit,
+    options: &Options,
+    extras: &dyn Extras,
+    previous: Option<&RepoState>,
+) -> Single {
+    let first_time = RepoState::default();
+    let git = git_part(scanner, unit, options, extras, true, previous);
+    let git_failed = git.result.as_ref().is_some_and(|r| r.is_err());
+    let outside = extras.outside_git(scanner, unit, Some(previous.unwrap_or(&first_time)));
+    let audit = combine(unit, git, outside);
+    let record = record_of(unit, &audit, previous);
+    Single {
+        findings: audit.findings,
+        errors: audit.errors,
+        record,
+        git_failed,
     }
 }
 

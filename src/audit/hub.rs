@@ -209,6 +209,22 @@ fn discussion_findings(
     Ok(out)
 }
 
+/// One discussion or pull request read and scanned (`serve`, on a
+/// discussion event): its findings (`new` against `previous`) and the
+/// digest of each event's texts, for the record.
+pub fn one_discussion(
+    scanner: &Scanner,
+    client: &Hub,
+    token: Option<&str>,
+    repo: &RepoRef,
+    num: u64,
+    previous: Option<&RepoState>,
+) -> Result<(Vec<Finding>, BTreeMap<String, String>), String> {
+    let detail = discussions::detail(client, token, repo, num)?;
+    let web = hub::web_url(client, repo);
+    Ok(text_findings(scanner, repo, &web, &detail, previous))
+}
+
 /// The earlier findings of discussion `num` (of its event `event`, if
 /// given), marked not new.
 fn carried(previous: &RepoState, num: u64, event: Option<&str>) -> Vec<Finding> {

@@ -13,6 +13,7 @@ pub mod repos;
 pub mod revoke;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 pub mod staged;
 pub mod verify;
 

@@ -3,10 +3,13 @@
 
 #![allow(dead_code)]
 
+pub mod alert_sink;
 pub mod estate;
 pub mod hook;
 pub mod hub_server;
 pub mod mock_hub;
+pub mod serve;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
