@@ -68,6 +68,16 @@ normalize() {
         -e 's#(hfleaks-[a-z]+-)[A-Za-z0-9]+#\1X#g' "$1"
 }
 
+# compare NAME: the two builds' outputs of a case, side by side.
+compare() {
+    if diff -r "$work/out/$1/before" "$work/out/$1/after" >"$work/out/$1.diff"; then
+        echo "same     $1"
+    else
+        echo "DIFFERS  $1 (see $work/out/$1.diff)"
+        differ=1
+    fi
+}
+
 # case NAME ARGS...: runs both binaries with ARGS (OUT in them stands for a
 # file to write, compared too) and compares.
 differ=0
@@ -87,12 +97,7 @@ case_() {
             "$bin" "${args[@]}" >"$d/stdout" 2>"$d/stderr"; echo $? >"$d/rc") || true
         for f in "$d"/*; do normalize "$f" >"$f.n" && mv "$f.n" "$f"; done
     done
-    if diff -r "$work/out/$name/before" "$work/out/$name/after" >"$work/out/$name.diff"; then
-        echo "same     $name"
-    else
-        echo "DIFFERS  $name (see $work/out/$name.diff)"
-        differ=1
-    fi
+    compare "$name"
 }
 
 state_twice() {
@@ -117,12 +122,7 @@ state_twice() {
             "$work/state-$b.json" >"$d/state" 2>/dev/null || cp "$work/state-$b.json" "$d/state"
         for f in "$d"/*; do normalize "$f" >"$f.n" && mv "$f.n" "$f"; done
     done
-    if diff -r "$work/out/$name/before" "$work/out/$name/after" >"$work/out/$name.diff"; then
-        echo "same     $name"
-    else
-        echo "DIFFERS  $name (see $work/out/$name.diff)"
-        differ=1
-    fi
+    compare "$name"
 }
 
 demo="$repo_root/fixtures/demo"

@@ -164,6 +164,28 @@ pub fn parse_baseline(text: &[u8], name: &str) -> Result<HashSet<(String, String
         .collect())
 }
 
+/// `.hfleaksignore` files that apply to a scan: the one in the current
+/// directory and the one at each directory root (or beside each file root).
+pub fn project_ignore_files(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = vec![PathBuf::from(IGNORE_FILE)];
+    for root in roots.iter().filter(|p| p.as_os_str() != "-") {
+        let dir = if root.is_dir() {
+            root.as_path()
+        } else {
+            root.parent().unwrap_or(Path::new(""))
+        };
+        let file = if dir.as_os_str().is_empty() {
+            PathBuf::from(IGNORE_FILE)
+        } else {
+            dir.join(IGNORE_FILE)
+        };
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use super::{Run, read_report, resolve};
+use super::{Run, resolve};
 use crate::cli::MergeArgs;
 use crate::finding::{Incremental, Report, ScanKind, ScanStats, Verification, sha256_hex};
+use crate::report::read as read_report;
 use crate::rules::Rule;
 use crate::shard::Shard;
 use crate::ui;

@@ -17,11 +17,11 @@ pub mod serve;
 pub mod staged;
 pub mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::cli::{ColorChoice, HubArgs, OutputArgs, ReportArgs};
 use crate::config::{
@@ -29,7 +29,7 @@ use crate::config::{
 };
 use crate::detect::{Scanner, redact_text};
 use crate::engine::Engine;
-use crate::filter::{Filters, IGNORE_FILE};
+use crate::filter::Filters;
 use crate::finding::Report;
 use crate::finding::incident::incidents;
 use crate::report as render;
@@ -332,14 +332,6 @@ pub fn remediate_and_redact(report: &mut Report, scanner: &Scanner, show_secrets
     }
 }
 
-/// An hfleaks JSON report read from `path`.
-pub fn read_report(path: &Path) -> Result<Report> {
-    let text =
-        std::fs::read(path).with_context(|| format!("{}: cannot read report", path.display()))?;
-    serde_json::from_slice(&text)
-        .with_context(|| format!("{}: not an hfleaks JSON report", path.display()))
-}
-
 /// The exit-code contract, decided here and nowhere else: a finding that
 /// fails the run (`--fail-on`) → `--exit-code` (1); no finding but an
 /// error shown or recorded → 2; otherwise 0.
@@ -353,28 +345,6 @@ pub fn exit_code(report: &Report, policy: &ExitPolicy) -> i32 {
     } else {
         EXIT_CLEAN
     }
-}
-
-/// `.hfleaksignore` files that apply to a scan: the one in the current
-/// directory and the one at each directory root (or beside each file root).
-pub fn project_ignore_files(roots: &[PathBuf]) -> Vec<PathBuf> {
-    let mut files = vec![PathBuf::from(IGNORE_FILE)];
-    for root in roots.iter().filter(|p| p.as_os_str() != "-") {
-        let dir = if root.is_dir() {
-            root.as_path()
-        } else {
-            root.parent().unwrap_or(Path::new(""))
-        };
-        let file = if dir.as_os_str().is_empty() {
-            PathBuf::from(IGNORE_FILE)
-        } else {
-            dir.join(IGNORE_FILE)
-        };
-        if !files.contains(&file) {
-            files.push(file);
-        }
-    }
-    files
 }
 
 #[cfg(test)]

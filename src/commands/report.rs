@@ -5,10 +5,11 @@
 
 use anyhow::Result;
 
-use super::{EXIT_CLEAN, read_report, redacting_scanner, remediate_and_redact, resolve_output};
+use super::{EXIT_CLEAN, redacting_scanner, remediate_and_redact, resolve_output};
 use crate::cli::ReportViewArgs;
 use crate::config::DetectConfig;
 use crate::report;
+use crate::report::read as read_report;
 
 pub fn run(args: ReportViewArgs) -> Result<i32> {
     let mut report = read_report(&args.report)?;

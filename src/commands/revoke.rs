@@ -11,13 +11,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
-use super::{EXIT_CLEAN, EXIT_ERROR, read_report, redacting_scanner, resolve_hub};
+use super::{EXIT_CLEAN, EXIT_ERROR, redacting_scanner, resolve_hub};
 use crate::cli::RevokeArgs;
 use crate::config::DetectConfig;
 use crate::config::VerifyConfig;
 use crate::detect::{not_a_token, whole_tokens};
 use crate::engine::Engine;
 use crate::finding::{ScanError, Status, Verification, redact, sha256_hex};
+use crate::report::read as read_report;
 use crate::sources::tokens;
 use crate::ui;
 use crate::verify::{self, Endpoint, Hub, WHOAMI_VERIFIER};

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::{Run, project_ignore_files, resolve};
+use super::{Run, resolve};
 use crate::cli::ScanArgs;
 use crate::detect::Collector;
+use crate::filter::project_ignore_files;
 use crate::finding::{Finding, Report, ScanKind, ScanStats};
 use crate::sources::dir::{WalkOptions, scan_paths};
 use crate::sources::display_path;

@@ -136,3 +136,11 @@ pub fn write_file(path: &Path, report: &Report, opts: &RenderOptions) -> Result<
         .with_context(|| format!("{}: cannot write output", path.display()))?;
     Ok(())
 }
+
+/// An hfleaks JSON report read from `path`.
+pub fn read(path: &Path) -> Result<Report> {
+    let text =
+        std::fs::read(path).with_context(|| format!("{}: cannot read report", path.display()))?;
+    serde_json::from_slice(&text)
+        .with_context(|| format!("{}: not an hfleaks JSON report", path.display()))
+}

@@ -11,6 +11,7 @@ pub mod git;
 pub mod hub;
 pub mod lfs;
 pub mod objects;
+pub mod repo_list;
 pub mod runs;
 pub mod staged;
 pub mod stdin;
