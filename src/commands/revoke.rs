@@ -282,13 +282,9 @@ fn show_plan(targets: &[Target], endpoint: &Endpoint, org: Option<&str>) {
 
 /// The organization admin's token: `HF_TOKEN`, then `HUGGING_FACE_HUB_TOKEN`.
 fn admin_token() -> Result<String> {
-    ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .map(|v| v.trim().to_string())
-        .context(
-            "--org needs the organization admin's token in HF_TOKEN (or HUGGING_FACE_HUB_TOKEN)",
-        )
+    super::hub::token_from_env().context(
+        "--org needs the organization admin's token in HF_TOKEN (or HUGGING_FACE_HUB_TOKEN)",
+    )
 }
 
 /// Sends the batches; returns how many tokens failed.

@@ -175,6 +175,16 @@ pub struct Reduced {
     pub body: Value,
 }
 
+/// A payload's `repo.type`: the git repos webhooks are sent for.
+pub fn repo_kind(text: &str) -> Option<RepoKind> {
+    match text {
+        "model" => Some(RepoKind::Model),
+        "dataset" => Some(RepoKind::Dataset),
+        "space" => Some(RepoKind::Space),
+        _ => None,
+    }
+}
+
 /// The payload reduced to what the worker needs: no comment content, no
 /// titles, no URLs (serve reads only from its endpoint).
 pub fn reduce(payload: &Value) -> Result<Reduced, String> {
@@ -187,12 +197,7 @@ pub fn reduce(payload: &Value) -> Result<Reduced, String> {
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let scope = s(event, "scope");
     let action = s(event, "action");
-    let kind = match s(repo, "type").as_str() {
-        "model" => Some(RepoKind::Model),
-        "dataset" => Some(RepoKind::Dataset),
-        "space" => Some(RepoKind::Space),
-        _ => None,
-    };
+    let kind = repo_kind(&s(repo, "type"));
     let name = s(repo, "name");
     let valid_name = {
         let parts: Vec<&str> = name.split('/').collect();

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::receive::repo_kind;
 use super::store::{Alert, Event, Store};
 use crate::audit::fleet::{Options, audit_one};
 use crate::audit::git::Limits;
 use crate::audit::hub::{DISCUSSION_REQUESTS_PER_JOB, HubExtras, one_discussion, unit};
 use crate::audit::storage::BucketLimits;
 use crate::detect::redact_text;
-use crate::finding::{Finding, RepoKind, RepoRef, Report, ScanError, sha256_hex};
+use crate::finding::{Finding, RepoRef, Report, ScanError, sha256_hex};
 use crate::sources::hub::HubRepo;
 use crate::sources::hub::clone::HUB_GIT_USER;
 use crate::sources::hub::content::{DOWNLOADS_PER_JOB, Downloader};
@@ -120,12 +121,7 @@ fn plan(events: &[Event]) -> Plan {
     let mut p = Plan::default();
     for e in events {
         let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
-        let kind = match body["repo"]["type"].as_str() {
-            Some("model") => Some(RepoKind::Model),
-            Some("dataset") => Some(RepoKind::Dataset),
-            Some("space") => Some(RepoKind::Space),
-            _ => None,
-        };
+        let kind = repo_kind(body["repo"]["type"].as_str().unwrap_or(""));
         let name = body["repo"]["name"].as_str().unwrap_or("");
         let acts = match (e.scope.as_str(), e.action.as_str()) {
             ("repo", "delete") => {
