@@ -482,10 +482,21 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", help_heading = "Serve")]
     pub db: PathBuf,
 
+    /// The operator listener: `/metrics` (and `/healthz`) are served there
+    /// instead of on --listen. Keep it off the internet. None by default.
+    #[arg(long, value_name = "ADDR:PORT", help_heading = "Serve")]
+    pub admin_listen: Option<String>,
+
     /// POST each new finding as JSON to this URL (https://, or http:// on
     /// a loopback host; a Slack incoming-webhook URL works). Repeatable.
+    /// An alert URL is a secret: prefer --alert-file or HFLEAKS_ALERT_URLS
+    /// (whitespace-separated), which `ps` does not show.
     #[arg(long, value_name = "URL", help_heading = "Serve")]
     pub alert: Vec<String>,
+
+    /// Alert URLs, one per line (blank lines and `#` comments skipped).
+    #[arg(long, value_name = "FILE", help_heading = "Serve")]
+    pub alert_file: Option<PathBuf>,
 
     /// Audits at a time (each one repo's events).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64), help_heading = "Serve")]

@@ -49,6 +49,9 @@ never outlives its parent. CONFIG:
                  "error_500": {"NS/NAME": 2},   # the first N discussion-list requests get 500
                  "git_429": {"NS/NAME": 1},     # the first N info/refs requests get 429
                  "git_hold": {"NS/NAME": "/abs/flag"},  # info/refs requests get 429 (Retry-After: 1)
+                 "outage": {"NS/NAME": "/abs/flag"},    # every request about that repo (its API,
+                                                #   discussions, git, resolve) gets 503 as long
+                                                #   as that file exists: a Hub outage
                                                 #   as long as that file exists
                  "content_cut": {"KEY": 1}}     # KEY a bucket file path or an LFS oid (or a
                                                 #   xetHash): its first N GETs on the content host
@@ -406,10 +409,22 @@ class Handler(Base):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    def outage(self, parts):
+        """503 for a repo whose outage flag file exists."""
+        path = "/" + "/".join(unquote(p) for p in parts) + "/"
+        for rid, flag in CONFIG.get("faults", {}).get("outage", {}).items():
+            if os.path.exists(flag) and ("/" + rid + "/" in path or "/" + rid + ".git/" in path):
+                self.close_connection = True
+                self.send_json(503, {"error": "Service Unavailable"}, [("Connection", "close")])
+                return True
+        return False
+
     def answer(self):
         url = urlsplit(self.path)
         parts = [p for p in url.path.split("/") if p]
         query = parse_qs(url.query)
+        if self.outage(parts):
+            return
         if parts == ["api", "whoami-v2"]:
             return self.whoami()
         if parts[:2] == ["api", "buckets"] and len(parts) >= 3:

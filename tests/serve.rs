@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
@@ -21,39 +20,9 @@ use common::yaml::{of_kind, strs, yaml_docs};
 use serde_json::{Value, json};
 
 /// Deadlines: generous, the machine may be slow and busy; every wait polls.
-const LONG: Duration = Duration::from_secs(60);
 const VERY_LONG: Duration = Duration::from_secs(150);
 
 const ONE_MIB: usize = 1 << 20;
-
-fn db_in(root: &Path) -> PathBuf {
-    root.join("hfleaks.db")
-}
-
-fn model(id: &str) -> Value {
-    json!({"type": "model", "id": id})
-}
-
-/// A mock Hub serving `repos` (bare repos already built under `root`),
-/// where `access_token()` sees private repos.
-fn hub(root: &Path, repos: Vec<Value>) -> HubServer {
-    HubServer::start(root, json!({"token": access_token(), "repos": repos}))
-}
-
-/// Waits until `sink` has accepted alerts with `n` distinct ids.
-fn wait_alerts(serve: &Serve, sink: &AlertSink, n: usize, timeout: Duration) {
-    let ok = eventually(timeout, || distinct_ids(sink).len() >= n);
-    assert!(
-        ok,
-        "{} distinct alerts after {timeout:?}, want {n}: {:?}\nstderr:\n{}",
-        distinct_ids(sink).len(),
-        alerts(sink)
-            .iter()
-            .map(|(_, a)| &a["text"])
-            .collect::<Vec<_>>(),
-        serve.stderr()
-    );
-}
 
 /// How many times the git refs of Hub repo `id` were asked for (one per
 /// fetch or clone).

@@ -201,6 +201,11 @@ pub struct Single {
     /// The git part failed (the errors say why): what is reported is the
     /// earlier record's.
     pub git_failed: bool,
+    /// Why the git part failed, if it did.
+    pub git_error: Option<String>,
+    /// Why what lies outside git (discussions, a bucket) failed as a
+    /// whole, if it did.
+    pub outside_error: Option<String>,
 }
 
 /// Audits `unit` from `previous` (in full without one: every finding new),
@@ -214,15 +219,18 @@ pub fn audit_one(
 ) -> Single {
     let first_time = RepoState::default();
     let git = git_part(scanner, unit, options, extras, true, previous);
-    let git_failed = git.result.as_ref().is_some_and(|r| r.is_err());
+    let git_error = git.result.as_ref().and_then(|r| r.as_ref().err().cloned());
     let outside = extras.outside_git(scanner, unit, Some(previous.unwrap_or(&first_time)));
+    let outside_error = outside.failure.clone();
     let audit = combine(unit, git, outside);
     let record = record_of(unit, &audit, previous);
     Single {
         findings: audit.findings,
         errors: audit.errors,
         record,
-        git_failed,
+        git_failed: git_error.is_some(),
+        git_error,
+        outside_error,
     }
 }
 

@@ -1,7 +1,9 @@
-//! Alert delivery from the outbox: each alert POSTed to each `--alert`
-//! URL with its `Idempotency-Key`, until one answers 2xx; a failure is
-//! tried again after a capped backoff (1 s, 2 s, 4 s … 30 s), so an
-//! endpoint that recovers has its alerts within half a minute.
+//! Alert delivery from the outbox: one worker per alert URL POSTs each
+//! alert with its `Idempotency-Key` until the URL answers 2xx; a failure
+//! is tried again after a capped backoff (1 s, 2 s, 4 s … 30 s), so an
+//! endpoint that recovers has its alerts within half a minute. A URL that
+//! hangs holds up only its own worker, and each attempt's total time is
+//! bounded, so a healthy URL gets its alerts whatever the others do.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -13,8 +15,11 @@ use crate::ui;
 
 /// The longest wait between two attempts of one alert.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The most one delivery attempt may take, connection included.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn run(shared: &Shared) {
+/// Delivers the outbox's alerts to `url` until SIGTERM.
+pub fn run(shared: &Shared, url: &str) {
     let store = match Store::open(&shared.config.db) {
         Ok(s) => s,
         Err(e) => {
@@ -23,7 +28,7 @@ pub fn run(shared: &Shared) {
         }
     };
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
+        .timeout_global(Some(ATTEMPT_TIMEOUT))
         .max_redirects(0)
         .http_status_as_error(false)
         .user_agent(concat!("hfleaks/", env!("CARGO_PKG_VERSION")))
@@ -31,8 +36,10 @@ pub fn run(shared: &Shared) {
         .into();
     let mut seen = 0u64;
     loop {
-        let stopping = shared.stop.load(Ordering::Relaxed);
-        let due = store.due(64).unwrap_or_else(|e| {
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let due = store.due(url, 64).unwrap_or_else(|e| {
             ui::error(&ScanError::new(
                 shared.config.db.display().to_string(),
                 format!("reading the outbox: {e}"),
@@ -40,10 +47,10 @@ pub fn run(shared: &Shared) {
             Vec::new()
         });
         for d in &due {
-            deliver(&agent, &store, shared, d);
-        }
-        if stopping {
-            return;
+            if shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            deliver(&agent, &store, shared, url, d);
         }
         if due.is_empty() {
             shared.wait(&mut seen, Duration::from_millis(250));
@@ -51,9 +58,9 @@ pub fn run(shared: &Shared) {
     }
 }
 
-fn deliver(agent: &ureq::Agent, store: &Store, shared: &Shared, d: &Delivery) {
+fn deliver(agent: &ureq::Agent, store: &Store, shared: &Shared, url: &str, d: &Delivery) {
     let result = agent
-        .post(&d.url)
+        .post(url)
         .header("Content-Type", "application/json")
         .header("Idempotency-Key", &d.alert)
         .send(d.body.as_bytes());
@@ -83,7 +90,7 @@ fn deliver(agent: &ureq::Agent, store: &Store, shared: &Shared, d: &Delivery) {
                     format!("alert {}", d.alert),
                     format!(
                         "{}: {why} (attempt {}, again in {} s)",
-                        safe_url(&d.url),
+                        safe_url(url),
                         d.attempts + 1,
                         wait.as_secs()
                     ),

@@ -51,7 +51,32 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (alert, url)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);
+CREATE TABLE IF NOT EXISTS health (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+);
 ";
+
+/// Columns added to `events` after the first release: a database made by
+/// an earlier build gains them when opened.
+const EVENT_COLUMNS: [(&str, &str); 3] = [
+    // Tries of the part this event stands for that failed (0: a delivery
+    // from the Hub; more: a retry record).
+    ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+    // Not audited before this time (ms): a retry's backoff.
+    ("not_before", "INTEGER NOT NULL DEFAULT 0"),
+    ("last_error", "TEXT"),
+];
+
+/// The outbox's `url` column holds this prefix and a digest of the URL,
+/// never the URL: an alert URL is a secret (a Slack webhook URL lets
+/// anyone post), and the delivery workers know the URLs from their
+/// configuration.
+const URL_KEY_PREFIX: &str = "sha256:";
+
+/// The outbox's `url` for an alert recorded while no alert URL was
+/// configured: expanded to one row per URL once some are.
+pub const UNROUTED: &str = "";
 
 /// Milliseconds since the epoch.
 pub fn now_ms() -> i64 {
@@ -75,6 +100,29 @@ pub struct Event {
     pub action: String,
     /// The reduced payload (JSON).
     pub body: String,
+    /// Failed tries of the part this event stands for (0 for a delivery).
+    pub attempts: u32,
+}
+
+/// A part of an audit that failed for a reason that may pass (the Hub
+/// down, a cut download, a rate limit past its wait): stored as an event
+/// of its own, audited again after `not_before`.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    pub scope: String,
+    pub action: String,
+    pub body: String,
+    pub attempts: u32,
+    pub not_before: i64,
+    pub error: String,
+}
+
+/// The key the outbox stores for an alert URL: a digest, never the URL.
+pub fn url_key(url: &str) -> String {
+    format!(
+        "{URL_KEY_PREFIX}{}",
+        &crate::finding::sha256_hex(url.trim().as_bytes())[..32]
+    )
 }
 
 /// A new finding to alert, with its alert body.
@@ -104,6 +152,7 @@ impl Store {
     /// Opens (and creates) the database at `path`, in WAL mode with every
     /// commit synced.
     pub fn open(path: &Path) -> Result<Store, String> {
+        private_files(path)?;
         let conn = Connection::open(path).map_err(|e| fail(path, e))?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(|e| fail(path, e))?;
@@ -119,7 +168,130 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous=FULL;")
             .map_err(|e| fail(path, e))?;
         conn.execute_batch(SCHEMA).map_err(|e| fail(path, e))?;
+        migrate(&conn).map_err(|e| fail(path, e))?;
+        // SQLite gives the WAL and SHM files the database's mode; any left
+        // by an earlier, looser build are tightened here.
+        private_files(path)?;
         Ok(Store { conn })
+    }
+
+    /// Stores accepted events in one transaction (one sync for all of
+    /// them); returns their ids once they are on disk.
+    pub fn enqueue_all(
+        &mut self,
+        events: &[(String, String, String, String)],
+    ) -> Result<Vec<i64>, String> {
+        let now = now_ms();
+        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        let mut ids = Vec::with_capacity(events.len());
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO events (repo, scope, action, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(|e| e.to_string())?;
+            for (repo, scope, action, body) in events {
+                stmt.execute(params![repo, scope, action, body, now])
+                    .map_err(|e| e.to_string())?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(ids)
+    }
+
+    /// Proves the database can be written: one synced write.
+    pub fn probe(&self) -> Result<(), String> {
+        self.conn
+            .execute(
+                "INSERT INTO health (id, checked_at) VALUES (1, ?1) \
+                 ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at",
+                params![now_ms()],
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Parts of audits waiting to be tried again.
+    pub fn retry_pending(&self) -> Result<u64, String> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM events WHERE done_at IS NULL AND attempts > 0",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| e.to_string())
+    }
+
+    /// When the next pending event is due (ms), if any is pending.
+    pub fn next_due(&self) -> Result<Option<i64>, String> {
+        self.conn
+            .query_row(
+                "SELECT MIN(not_before) FROM events WHERE done_at IS NULL",
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    /// Routes the outbox to the alert URLs configured now: alerts recorded
+    /// while none was configured go to each of them, and undelivered
+    /// alerts to a URL no longer configured are dropped. Returns
+    /// (routed, dropped).
+    pub fn route_outbox(&mut self, urls: &[String]) -> Result<(u64, u64), String> {
+        let keys: Vec<String> = urls.iter().map(|u| url_key(u)).collect();
+        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        let mut routed = 0u64;
+        if !keys.is_empty() {
+            let rows: Vec<(i64, String, String, i64)> = {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT id, alert, body, next_at FROM outbox WHERE url = ?1 AND delivered_at IS NULL",
+                    )
+                    .map_err(|e| e.to_string())?;
+                stmt.query_map(params![UNROUTED], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .map_err(|e| e.to_string())?
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?
+            };
+            for (row, alert, body, next_at) in rows {
+                for key in &keys {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO outbox (alert, url, body, next_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![alert, key, body, next_at],
+                    )
+                    .map_err(|e| e.to_string())?;
+                }
+                tx.execute("DELETE FROM outbox WHERE id = ?1", params![row])
+                    .map_err(|e| e.to_string())?;
+                routed += 1;
+            }
+        }
+        let mut dropped = 0u64;
+        {
+            let mut stmt = tx
+                .prepare("SELECT id, url FROM outbox WHERE delivered_at IS NULL AND url != ?1")
+                .map_err(|e| e.to_string())?;
+            let stale: Vec<i64> = stmt
+                .query_map(params![UNROUTED], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(|e| e.to_string())?
+                .filter_map(|r| r.ok())
+                .filter(|(_, url)| !keys.contains(url))
+                .map(|(id, _)| id)
+                .collect();
+            for id in stale {
+                tx.execute("DELETE FROM outbox WHERE id = ?1", params![id])
+                    .map_err(|e| e.to_string())?;
+                dropped += 1;
+            }
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok((routed, dropped))
     }
 
     /// Stores an accepted event; returns once it is on disk.
@@ -157,14 +329,16 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, repo FROM events WHERE done_at IS NULL ORDER BY id LIMIT ?1 OFFSET ?2",
+                "SELECT id, repo FROM events WHERE done_at IS NULL AND not_before <= ?3 \
+                 ORDER BY id LIMIT ?1 OFFSET ?2",
             )
             .map_err(|e| e.to_string())?;
         // Skip past the busy repos' events a page at a time.
         let mut offset = 0i64;
+        let now = now_ms();
         let repo = loop {
             let rows: Vec<(i64, String)> = stmt
-                .query_map(params![64, offset], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map(params![64, offset, now], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(|e| e.to_string())?
                 .collect::<Result<_, _>>()
                 .map_err(|e| e.to_string())?;
@@ -179,7 +353,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, repo, scope, action, body FROM events \
+                "SELECT id, repo, scope, action, body, attempts FROM events \
                  WHERE done_at IS NULL AND repo = ?1 ORDER BY id LIMIT 1000",
             )
             .map_err(|e| e.to_string())?;
@@ -191,6 +365,7 @@ impl Store {
                     scope: r.get(2)?,
                     action: r.get(3)?,
                     body: r.get(4)?,
+                    attempts: r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
                 })
             })
             .map_err(|e| e.to_string())?
@@ -232,6 +407,7 @@ impl Store {
     /// An audit's outcome, in one transaction: the repo's record (`None`:
     /// dropped, for a deleted repo; unchanged when `keep` is false), the
     /// new findings and one outbox row per alert URL, and `events` done.
+    #[allow(clippy::too_many_arguments)] // one transaction's every part
     pub fn complete(
         &mut self,
         repo: &str,
@@ -240,7 +416,12 @@ impl Store {
         alerts: &[Alert],
         urls: &[String],
         events: &[i64],
+        retries: &[Retry],
     ) -> Result<(), String> {
+        let mut keys: Vec<String> = urls.iter().map(|u| url_key(u)).collect();
+        if keys.is_empty() {
+            keys.push(UNROUTED.to_string());
+        }
         let now = now_ms();
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
         if keep {
@@ -272,10 +453,10 @@ impl Store {
             if added == 0 {
                 continue;
             }
-            for url in urls {
+            for key in &keys {
                 tx.execute(
                     "INSERT OR IGNORE INTO outbox (alert, url, body, next_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![a.id, url, a.body, now],
+                    params![a.id, key, a.body, now],
                 )
                 .map_err(|e| e.to_string())?;
             }
@@ -287,19 +468,27 @@ impl Store {
             )
             .map_err(|e| e.to_string())?;
         }
+        for r in retries {
+            tx.execute(
+                "INSERT INTO events (repo, scope, action, body, received_at, attempts, not_before, last_error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![repo, r.scope, r.action, r.body, now, r.attempts as i64, r.not_before, r.error],
+            )
+            .map_err(|e| e.to_string())?;
+        }
         tx.commit().map_err(|e| e.to_string())
     }
 
-    /// Alerts due for delivery now, oldest first.
-    pub fn due(&self, limit: usize) -> Result<Vec<Delivery>, String> {
+    /// Alerts due for delivery to `url` now, oldest first.
+    pub fn due(&self, url: &str, limit: usize) -> Result<Vec<Delivery>, String> {
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT id, alert, url, body, attempts FROM outbox \
-                 WHERE delivered_at IS NULL AND next_at <= ?1 ORDER BY id LIMIT ?2",
+                 WHERE delivered_at IS NULL AND url = ?3 AND next_at <= ?1 ORDER BY id LIMIT ?2",
             )
             .map_err(|e| e.to_string())?;
-        stmt.query_map(params![now_ms(), limit as i64], |r| {
+        stmt.query_map(params![now_ms(), limit as i64, url_key(url)], |r| {
             Ok(Delivery {
                 row: r.get(0)?,
                 alert: r.get(1)?,
@@ -311,6 +500,17 @@ impl Store {
         .map_err(|e| e.to_string())?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())
+    }
+
+    /// When the next undelivered alert to `url` is due (ms).
+    pub fn next_delivery(&self, url: &str) -> Result<Option<i64>, String> {
+        self.conn
+            .query_row(
+                "SELECT MIN(next_at) FROM outbox WHERE delivered_at IS NULL AND url = ?1",
+                params![url_key(url)],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map_err(|e| e.to_string())
     }
 
     /// Alerts not delivered yet.
@@ -346,6 +546,88 @@ impl Store {
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
+}
+
+/// Adds the columns a database of an earlier build lacks, and replaces
+/// the alert URLs its outbox stored with their keys.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let have: Vec<String> = conn
+        .prepare("PRAGMA table_info(events)")?
+        .query_map([], |r| r.get::<_, String>(1))?
+        .collect::<Result<_, _>>()?;
+    for (name, decl) in EVENT_COLUMNS {
+        if !have.iter().any(|c| c == name) {
+            conn.execute_batch(&format!("ALTER TABLE events ADD COLUMN {name} {decl}"))?;
+        }
+    }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS events_due ON events (done_at, not_before)")?;
+    let raw: Vec<(i64, String)> = conn
+        .prepare("SELECT id, url FROM outbox WHERE url != '' AND url NOT LIKE 'sha256:%'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, url) in raw {
+        conn.execute(
+            "UPDATE OR REPLACE outbox SET url = ?1 WHERE id = ?2",
+            params![url_key(&url), id],
+        )?;
+    }
+    Ok(())
+}
+
+/// The database and the files SQLite keeps beside it.
+pub fn db_files(path: &Path) -> Vec<std::path::PathBuf> {
+    let name = path.as_os_str().to_owned();
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut n = name.clone();
+        n.push(suffix);
+        files.push(n.into());
+    }
+    files
+}
+
+/// The database holds private repo names and alert routing: it and its
+/// WAL, SHM and journal files are readable by their owner only. A missing
+/// database is created 0600 (SQLite gives its other files the same mode);
+/// an existing file with a wider mode is tightened, with a log line.
+#[cfg(unix)]
+fn private_files(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("{}: cannot create the database: {e}", path.display()))?;
+    }
+    for file in db_files(path) {
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(
+                |e| {
+                    format!(
+                        "{}: cannot make it private (mode {mode:o}): {e}",
+                        file.display()
+                    )
+                },
+            )?;
+            crate::ui::info(format!(
+                "{}: mode {mode:o} tightened to 600 (the database holds private repo names)",
+                file.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_files(_path: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -389,6 +671,7 @@ mod tests {
             &[alert("k1")],
             &urls,
             &[a, b],
+            &[],
         )
         .unwrap();
         assert_eq!(s.pending().unwrap(), 1);
@@ -396,16 +679,100 @@ mod tests {
             s.alerted(&["k1".into(), "k2".into()]).unwrap(),
             vec![true, false]
         );
-        assert_eq!(s.due(10).unwrap().len(), 2);
+        assert_eq!(s.due(&urls[0], 10).unwrap().len(), 1);
+        assert_eq!(s.due(&urls[1], 10).unwrap().len(), 1);
         // The same finding again adds no alert.
-        s.complete("models/acme/m", None, false, &[alert("k1")], &urls, &[])
-            .unwrap();
+        s.complete(
+            "models/acme/m",
+            None,
+            false,
+            &[alert("k1")],
+            &urls,
+            &[],
+            &[],
+        )
+        .unwrap();
         assert_eq!(s.undelivered().unwrap(), 2);
-        let d = s.due(10).unwrap();
-        s.delivered(d[0].row).unwrap();
-        s.retry(d[1].row, Duration::from_secs(60), "503").unwrap();
+        let d0 = s.due(&urls[0], 10).unwrap();
+        let d1 = s.due(&urls[1], 10).unwrap();
+        s.delivered(d0[0].row).unwrap();
+        s.retry(d1[0].row, Duration::from_secs(60), "503").unwrap();
         assert_eq!(s.undelivered().unwrap(), 1);
-        assert!(s.due(10).unwrap().is_empty());
+        assert!(s.due(&urls[1], 10).unwrap().is_empty());
         assert!(s.record("models/acme/m").unwrap().is_some());
+    }
+
+    #[test]
+    fn the_outbox_never_holds_an_alert_url_and_follows_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        let mut s = Store::open(&db).unwrap();
+        let alert = Alert {
+            key: "k".into(),
+            id: "id-k".into(),
+            repo: "r".into(),
+            secret_sha256: "00".into(),
+            finding: "{}".into(),
+            body: "{}".into(),
+        };
+        // No URL configured: the alert waits, unrouted.
+        s.complete("r", None, false, &[alert], &[], &[], &[])
+            .unwrap();
+        assert_eq!(s.undelivered().unwrap(), 1);
+        let a = "https://hooks.example/services/T0/B0/secretpath".to_string();
+        let b = "https://other.example/x".to_string();
+        assert_eq!(s.route_outbox(std::slice::from_ref(&a)).unwrap(), (1, 0));
+        assert_eq!(s.due(&a, 10).unwrap().len(), 1);
+        // A URL no longer configured: its pending deliveries are dropped.
+        assert_eq!(s.route_outbox(std::slice::from_ref(&b)).unwrap(), (0, 1));
+        assert_eq!(s.undelivered().unwrap(), 0);
+        drop(s);
+        let bytes = std::fs::read(&db).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("secretpath") && !text.contains("hooks.example"));
+    }
+
+    #[test]
+    fn retries_wait_for_their_time_and_count_as_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("db")).unwrap();
+        let e = s
+            .enqueue("models/a/b", "repo.content", "update", "{}")
+            .unwrap();
+        let later = Retry {
+            scope: "repo.content".into(),
+            action: "update".into(),
+            body: "{}".into(),
+            attempts: 1,
+            not_before: now_ms() + 60_000,
+            error: "HTTP 503".into(),
+        };
+        s.complete("models/a/b", None, false, &[], &[], &[e], &[later])
+            .unwrap();
+        assert_eq!(s.pending().unwrap(), 1);
+        assert_eq!(s.retry_pending().unwrap(), 1);
+        assert!(s.next_group(&[]).unwrap().is_empty(), "not due yet");
+        // A new event of the same repo takes the retry along.
+        s.enqueue("models/a/b", "repo.content", "update", "{}")
+            .unwrap();
+        let g = s.next_group(&[]).unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(g.iter().map(|e| e.attempts).max(), Some(1));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        std::fs::write(&db, b"").unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let s = Store::open(&db).unwrap();
+        s.enqueue("-", "x", "y", "{}").unwrap();
+        for f in db_files(&db).into_iter().filter(|f| f.exists()) {
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! stores the outcome (record, new findings, their alerts, the events
 //! done) in one transaction.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -12,12 +12,13 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::receive::repo_kind;
-use super::store::{Alert, Event, Store};
+use super::store::{Alert, Event, Retry, Store, now_ms};
 use crate::audit::fleet::{Options, audit_one};
 use crate::audit::git::Limits;
 use crate::audit::hub::{DISCUSSION_REQUESTS_PER_JOB, HubExtras, one_discussion, unit};
 use crate::audit::storage::BucketLimits;
 use crate::detect::redact_text;
+use crate::finding::verification::Status;
 use crate::finding::{Finding, RepoRef, Report, ScanError, sha256_hex};
 use crate::sources::hub::HubRepo;
 use crate::sources::hub::clone::HUB_GIT_USER;
@@ -25,25 +26,24 @@ use crate::sources::hub::content::{DOWNLOADS_PER_JOB, Downloader};
 use crate::sources::hub::discussions::Pool;
 use crate::ui;
 
-/// Tries of an audit that fails (the repo cannot be cloned: the Hub is
-/// down, or the repo is gone) before its events are done with an error.
-const ATTEMPTS: u32 = 5;
-/// The pause before trying a failed audit again.
-const RETRY_PAUSE: Duration = Duration::from_secs(3);
+/// The pause after the database itself failed (the events stay pending).
+const DB_PAUSE: Duration = Duration::from_secs(3);
+/// The first wait before a failed part is tried again; it doubles with
+/// each failure up to [`MAX_RETRY_WAIT`]. (`HFLEAKS_BACKOFF_BASE_MS`
+/// scales both, for tests.)
+const RETRY_BASE: Duration = Duration::from_secs(1);
+/// The longest wait between two tries of a failed part.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(300);
 
 pub fn run(shared: &Shared) {
     let mut store = match Store::open(&shared.config.db) {
         Ok(s) => s,
         Err(e) => {
             ui::error(&ScanError::new("serve", e));
-            shared.stop.store(true, Ordering::Relaxed);
             return;
         }
     };
     let mut seen = 0u64;
-    // Tries of a group whose audit failed, by its first event (in memory:
-    // a restart tries again from the start).
-    let mut attempts: HashMap<i64, u32> = HashMap::new();
     while !shared.stop.load(Ordering::Relaxed) {
         let group = {
             let mut busy = shared.busy.lock().unwrap_or_else(|p| p.into_inner());
@@ -64,40 +64,82 @@ pub fn run(shared: &Shared) {
             }
         };
         let Some(first) = group.first() else {
-            shared.wait(&mut seen, Duration::from_millis(500));
+            // Nothing due: sleep until woken, or until the next retry is.
+            let until_due = store
+                .next_due()
+                .ok()
+                .flatten()
+                .map(|at| Duration::from_millis((at - now_ms()).clamp(0, 500) as u64))
+                .unwrap_or(Duration::from_millis(500));
+            shared.wait(&mut seen, until_due.max(Duration::from_millis(5)));
             continue;
         };
         let repo = first.repo.clone();
-        let tries = attempts.entry(first.id).or_insert(0);
-        *tries += 1;
-        let last_try = *tries >= ATTEMPTS;
-        let outcome = audit_group(shared, &mut store, &group, last_try);
+        let outcome = audit_group(shared, &mut store, &group);
         shared
             .busy
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|r| *r != repo);
         match outcome {
-            Ok(()) => {
-                attempts.remove(&first.id);
-                shared.notify();
-            }
+            Ok(()) => shared.notify(),
             Err(e) => {
-                // Left pending: audited again after a pause.
+                // The database failed: left pending, audited again after a
+                // pause.
                 ui::error(&ScanError::new(
                     format!("event {}", first.id),
-                    format!(
-                        "{repo}: {e} (attempt {} of {ATTEMPTS}; left in the queue)",
-                        attempts.get(&first.id).copied().unwrap_or(0)
-                    ),
+                    format!("{repo}: {e} (left in the queue)"),
                 ));
-                let until = Instant::now() + RETRY_PAUSE;
+                let until = Instant::now() + DB_PAUSE;
                 while Instant::now() < until && !shared.stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }
         }
     }
+}
+
+/// The wait before try `attempt + 1` of a failed part: doubling from
+/// [`RETRY_BASE`], at most [`MAX_RETRY_WAIT`], with ±20 % jitter so that
+/// parts that failed together are not retried together.
+fn retry_wait(attempt: u32) -> Duration {
+    let scale = std::env::var(crate::http::BACKOFF_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|ms| ms as f64 / 1000.0)
+        .unwrap_or(1.0);
+    let base = RETRY_BASE.as_secs_f64() * scale;
+    let cap = MAX_RETRY_WAIT.as_secs_f64() * scale;
+    let wait = (base * 2f64.powi(attempt.min(20) as i32)).min(cap);
+    let jitter = 0.8 + 0.4 * fastrand_unit();
+    Duration::from_secs_f64(wait * jitter)
+}
+
+/// A number in [0, 1) from the clock: enough to spread retries.
+fn fastrand_unit() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    (nanos % 1000) as f64 / 1000.0
+}
+
+/// Whether a failure is final: the Hub said the thing is not there or not
+/// ours to read (401, 403, 404, 410). Anything else (a network error, a
+/// 5xx, a 429 past its wait, a cut download) may pass, and is tried again.
+pub fn is_final(error: &str) -> bool {
+    [
+        "HTTP 401",
+        "HTTP 403",
+        "HTTP 404",
+        "HTTP 410",
+        "RepoNotFound",
+        "GatedRepo",
+    ]
+    .iter()
+    .any(|m| error.contains(m))
+        || error.contains("not found")
+        || error.contains("disabled")
 }
 
 /// What a group of events asks for.
@@ -167,25 +209,35 @@ fn plan(events: &[Event]) -> Plan {
     p
 }
 
-/// Audits a group of events and stores the outcome. A git audit that
-/// fails is an error (the events stay pending), unless `last_try`: then
-/// the events are done with what could be read.
-fn audit_group(
-    shared: &Shared,
-    store: &mut Store,
-    events: &[Event],
-    last_try: bool,
-) -> Result<(), String> {
+/// Parts of a group's audit to try again, each with why it failed.
+#[derive(Default)]
+struct Failed {
+    /// The git part (the clone, an LFS download, or whoami for a finding
+    /// in git): the record stays where it was, so the retry audits the
+    /// same commits again.
+    git: Option<String>,
+    /// Every discussion (a creation's listing failed).
+    all_discussions: Option<String>,
+    /// These discussions.
+    discussions: BTreeMap<u64, String>,
+}
+
+/// Audits a group of events and stores the outcome: the record, the new
+/// findings' alerts, the events done, and a retry event for each part
+/// that failed for a passing reason, in one transaction. An `Err` is the
+/// database's own failure (the events stay pending).
+fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(), String> {
     let started = Instant::now();
     let config = &shared.config;
     let key = events[0].repo.clone();
     let mut plan = plan(events);
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let attempts = events.iter().map(|e| e.attempts).max().unwrap_or(0);
     let nothing_after_delete = plan.deleted && !plan.git && plan.discussions.is_empty();
     let Some(repo) = plan.repo.clone().filter(|_| !nothing_after_delete) else {
         // Nothing to audit: every event ignored (or a deletion only).
         let drop = plan.deleted;
-        store.complete(&key, None, drop, &[], &config.alerts, &ids)?;
+        store.complete(&key, None, drop, &[], &config.alerts, &ids, &[])?;
         log_events(shared, events, &plan, 0, 0, started);
         return Ok(());
     };
@@ -198,9 +250,13 @@ fn audit_group(
     if previous.is_none() {
         plan.git = true;
     }
+    let mut failed = Failed::default();
     let mut errors: Vec<ScanError> = Vec::new();
     let mut record = previous.clone();
-    let mut findings: Vec<Finding> = Vec::new();
+    let mut findings: Vec<Finding> = previous
+        .as_ref()
+        .map(|r| r.findings.clone())
+        .unwrap_or_default();
     let mut audited_git = false;
     let mut shown = 0;
     if plan.git {
@@ -246,22 +302,41 @@ fn audit_group(
         // (The audit layer has shown its errors.)
         shown = single.errors.len();
         errors.extend(single.errors);
-        if single.git_failed && !last_try {
-            let why = errors
-                .first()
-                .map(|e| e.message.clone())
-                .unwrap_or_else(|| "the git audit failed".to_string());
-            return Err(why);
+        let downloads: Vec<String> = std::mem::take(
+            &mut *extras
+                .downloader
+                .failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
+        .into_iter()
+        .filter(|e| !is_final(e))
+        .collect();
+        match &single.git_error {
+            Some(e) if !is_final(e) => failed.git = Some(e.clone()),
+            _ => {}
         }
-        if let Some(r) = single.record {
-            record = Some(r);
-            findings = single.findings;
-            audited_git = true;
+        if failed.git.is_none() {
+            if let Some(first) = downloads.first() {
+                failed.git = Some(format!(
+                    "{} failed: {first}",
+                    ui::plural(downloads.len() as u64, "LFS download")
+                ));
+            }
         }
-    }
-    if !audited_git {
-        if let Some(r) = &record {
-            findings = r.findings.clone();
+        if let Some(e) = single.outside_error.filter(|e| !is_final(e)) {
+            if plan.all_discussions {
+                failed.all_discussions = Some(e);
+            }
+        }
+        // What was found is alerted now, even when a part will be tried
+        // again (the alert keys keep it from being alerted twice).
+        findings = single.findings;
+        if failed.git.is_none() && failed.all_discussions.is_none() {
+            if let Some(r) = single.record {
+                record = Some(r);
+                audited_git = true;
+            }
         }
     }
     for &num in plan
@@ -284,6 +359,9 @@ fn audit_group(
                     r.discussions.insert(num, digests);
                 }
             }
+            Err(e) if !is_final(&e) => {
+                failed.discussions.insert(num, e);
+            }
             Err(e) => errors.push(ScanError::new(
                 format!("{}/discussions/{num}", repo.display()),
                 e,
@@ -293,7 +371,8 @@ fn audit_group(
     for e in &errors[shown..] {
         ui::error(e);
     }
-    // The alerts: findings this database has not alerted before.
+    // The alerts: findings this database has not alerted before, and that
+    // no ignore file or baseline accepts.
     let keys: Vec<String> = findings.iter().map(|f| alert_key(&key, f)).collect();
     let done = store.alerted(&keys)?;
     let mut seen = HashSet::new();
@@ -301,7 +380,7 @@ fn audit_group(
         .into_iter()
         .zip(findings.iter().cloned())
         .zip(done)
-        .filter(|((k, _), done)| !done && seen.insert(k.clone()))
+        .filter(|((k, f), done)| !done && config.filters.keep(f) && seen.insert(k.clone()))
         .map(|((k, f), _)| (k, f))
         .collect();
     if config.verify.enabled && !fresh.is_empty() {
@@ -315,7 +394,53 @@ fn audit_group(
             f.verification = v.verification;
             f.severity = v.severity;
         }
+        // whoami did not answer (a network error, a 5xx, a 429): the
+        // finding waits, and its place is audited again later.
+        fresh.retain(|(_, f)| {
+            let Some(v) = f
+                .verification
+                .as_ref()
+                .filter(|v| v.status == Status::Unknown)
+            else {
+                return true;
+            };
+            let why = format!("whoami: {}", v.reason.as_deref().unwrap_or("no answer"));
+            match &f.discussion {
+                Some(d) => {
+                    failed.discussions.entry(d.num).or_insert(why);
+                }
+                None => {
+                    failed.git.get_or_insert(why);
+                }
+            }
+            false
+        });
     }
+    if failed.git.is_some() || failed.all_discussions.is_some() {
+        // The record stays where it was: the retry audits the same
+        // commits (and discussions) again.
+        record = previous.clone();
+    } else if let Some(r) = record.as_mut() {
+        for num in failed.discussions.keys() {
+            match previous.as_ref().and_then(|p| p.discussions.get(num)) {
+                Some(d) => r.discussions.insert(*num, d.clone()),
+                None => r.discussions.remove(num),
+            };
+        }
+        r.findings = redact(shared, findings)
+            .into_iter()
+            .filter(|f| {
+                f.discussion
+                    .as_ref()
+                    .is_none_or(|d| !failed.discussions.contains_key(&d.num))
+            })
+            .map(|mut f| {
+                f.new = None;
+                f
+            })
+            .collect();
+    }
+    let retries = retry_events(shared, events, &plan, &repo, &failed, attempts);
     let event = event_json(events, &plan);
     let redacted = redact(shared, fresh.iter().map(|(_, f)| f.clone()).collect());
     let alerts: Vec<Alert> = fresh
@@ -328,7 +453,7 @@ fn audit_group(
                 "id": id,
                 "finding": finding,
                 "event": event,
-                "text": one_line(&f),
+                "text": slack_text(&one_line(&f)),
             });
             Alert {
                 key: k.clone(),
@@ -340,15 +465,6 @@ fn audit_group(
             }
         })
         .collect();
-    if let Some(r) = record.as_mut() {
-        r.findings = redact(shared, findings)
-            .into_iter()
-            .map(|mut f| {
-                f.new = None;
-                f
-            })
-            .collect();
-    }
     store.complete(
         &key,
         record.as_ref(),
@@ -356,13 +472,82 @@ fn audit_group(
         &alerts,
         &config.alerts,
         &ids,
+        &retries,
     )?;
     shared
         .metrics
         .findings
         .fetch_add(alerts.len() as u64, Ordering::Relaxed);
+    shared
+        .metrics
+        .retries
+        .fetch_add(retries.len() as u64, Ordering::Relaxed);
     log_events(shared, events, &plan, alerts.len(), errors.len(), started);
     Ok(())
+}
+
+/// One retry event per failed part, due after the backoff of its try.
+fn retry_events(
+    shared: &Shared,
+    events: &[Event],
+    plan: &Plan,
+    repo: &RepoRef,
+    failed: &Failed,
+    attempts: u32,
+) -> Vec<Retry> {
+    let wait = retry_wait(attempts);
+    let not_before = now_ms() + wait.as_millis() as i64;
+    let kind = events
+        .iter()
+        .find_map(|e| {
+            let body: Value = serde_json::from_str(&e.body).ok()?;
+            body["repo"]["type"].as_str().map(str::to_string)
+        })
+        .unwrap_or_default();
+    let body = |scope: &str, action: &str, discussion: Option<u64>| {
+        json!({
+            "event": {"scope": scope, "action": action},
+            "repo": {"type": kind, "name": repo.id, "private": plan.private},
+            "updatedRefs": [],
+            "discussion": discussion.map(|n| json!({"num": n, "isPullRequest": false})),
+            "retry": attempts + 1,
+        })
+        .to_string()
+    };
+    let mut parts: Vec<(String, String, Option<u64>, String)> = Vec::new();
+    if let Some(e) = &failed.all_discussions {
+        parts.push(("repo".into(), "create".into(), None, e.clone()));
+    } else if let Some(e) = &failed.git {
+        parts.push(("repo.content".into(), "update".into(), None, e.clone()));
+    }
+    for (num, e) in &failed.discussions {
+        parts.push(("discussion".into(), "update".into(), Some(*num), e.clone()));
+    }
+    parts
+        .into_iter()
+        .map(|(scope, action, num, error)| {
+            let what = match num {
+                Some(n) => format!("discussion #{n}"),
+                None if scope == "repo" => "the audit with its discussions".to_string(),
+                None => "the git audit".to_string(),
+            };
+            let error = redact_text(&shared.scanner, &error);
+            ui::info(format!(
+                "{}: {what} failed ({error}); tried again in {:.1} s (attempt {})",
+                repo.display(),
+                wait.as_secs_f64(),
+                attempts + 1
+            ));
+            Retry {
+                body: body(&scope, &action, num),
+                scope,
+                action,
+                attempts: attempts + 1,
+                not_before,
+                error,
+            }
+        })
+        .collect()
 }
 
 /// What makes a finding the same alert: the repo, and the path (a
@@ -377,16 +562,14 @@ fn alert_key(repo: &str, f: &Finding) -> String {
     }
 }
 
-/// Findings as the database and alerts hold them: redacted (unless
-/// `--show-secrets`).
+/// Findings as the database and alerts hold them: redacted, always
+/// (`serve` refuses `--show-secrets`).
 fn redact(shared: &Shared, findings: Vec<Finding>) -> Vec<Finding> {
     let mut r = Report {
         findings,
         ..Report::default()
     };
-    if !shared.config.show_secrets {
-        r.redact(&|text| redact_text(&shared.scanner, text));
-    }
+    r.redact(&|text| redact_text(&shared.scanner, text));
     r.findings
 }
 
@@ -431,6 +614,30 @@ fn one_line(f: &Finding) -> String {
         "hfleaks: leaked token {} ({}{status}) in {repo}: {place}{link}",
         f.secret, f.rule_id
     )
+}
+
+/// `text` as Slack shows it: what came from outside (paths, archive
+/// member names, repo names, titles) can neither mention a channel, nor
+/// make a link, nor break the line. Slack's three control characters are
+/// escaped (`&amp;`, `&lt;`, `&gt;`), and line breaks and other control
+/// characters become visible escapes (`\n`, `\u{7}`).
+pub fn slack_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The event an alert names: the group's first event that asked for work.
@@ -487,5 +694,59 @@ fn log_events(
             }
         };
         ui::info(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_text_escapes_slack_controls_and_keeps_one_line() {
+        let t = slack_text("<!channel> <mailto:x@evil.example|Rotate> a&b\nc\r\u{7}\u{2028}");
+        assert_eq!(
+            t,
+            "&lt;!channel&gt; &lt;mailto:x@evil.example|Rotate&gt; a&amp;b\\nc\\r\\u{7}\\u{2028}"
+        );
+        assert!(!t.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn retries_back_off_doubling_up_to_five_minutes() {
+        // (HFLEAKS_BACKOFF_BASE_MS is not set by the unit tests.)
+        if std::env::var(crate::http::BACKOFF_ENV).is_ok() {
+            return;
+        }
+        let secs = |a| retry_wait(a).as_secs_f64();
+        assert!((0.8..=1.2).contains(&secs(0)), "{}", secs(0));
+        assert!((1.6..=2.4).contains(&secs(1)));
+        assert!((12.8..=19.2).contains(&secs(4)));
+        for a in [9, 10, 30, u32::MAX] {
+            assert!(
+                secs(a) <= 300.0 * 1.2 && secs(a) >= 300.0 * 0.8,
+                "{a}: {}",
+                secs(a)
+            );
+        }
+    }
+
+    #[test]
+    fn only_not_found_and_refused_are_final() {
+        for e in [
+            "HTTP 404 Not Found (RepoNotFound)",
+            "git: HTTP 403 Forbidden",
+            "HTTP 401 Unauthorized",
+        ] {
+            assert!(is_final(e), "{e}");
+        }
+        for e in [
+            "HTTP 503 Service Unavailable after 5 retries",
+            "HTTP 429 Too Many Requests: the Hub asks to retry after 600 s",
+            "cannot connect to http://127.0.0.1:1",
+            "timed out after 30 s",
+            "the connection was cut after 10 of 20 bytes",
+        ] {
+            assert!(!is_final(e), "{e}");
+        }
     }
 }

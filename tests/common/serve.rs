@@ -151,6 +151,7 @@ impl ServeCmd {
         let out = Arc::new(Mutex::new(Vec::new()));
         let err = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
+        let admin = Arc::new(Mutex::new(None));
         let mut stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         let readers = vec![
@@ -168,6 +169,7 @@ impl ServeCmd {
             },
             {
                 let err = err.clone();
+                let admin = admin.clone();
                 thread::spawn(move || {
                     let mut r = BufReader::new(stderr);
                     let mut sent = false;
@@ -177,10 +179,14 @@ impl ServeCmd {
                             Ok(0) | Err(_) => break,
                             Ok(_) => {}
                         }
-                        let found = if sent {
+                        let text = String::from_utf8_lossy(&line);
+                        let found = if text.contains("admin listening on http://") {
+                            *admin.lock().unwrap() = listening_addr(&text);
+                            None
+                        } else if sent {
                             None
                         } else {
-                            listening_addr(&String::from_utf8_lossy(&line))
+                            listening_addr(&text)
                         };
                         if let Some(addr) = found {
                             let _ = tx.send(addr);
@@ -198,6 +204,7 @@ impl ServeCmd {
             err,
             readers,
             listening: rx,
+            admin,
             exited: None,
         }
     }
@@ -222,12 +229,43 @@ pub struct Serve {
     err: Arc<Mutex<Vec<u8>>>,
     readers: Vec<JoinHandle<()>>,
     listening: mpsc::Receiver<String>,
+    /// `ADDR:PORT` of its `admin listening on http://` line, once printed.
+    admin: Arc<Mutex<Option<String>>>,
     exited: Option<ExitStatus>,
 }
 
 impl Serve {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The operator listener's `ADDR:PORT` (`--admin-listen`), waiting for
+    /// its line.
+    pub fn admin_addr(&self) -> String {
+        let mut found = None;
+        let ok = eventually(Duration::from_secs(30), || {
+            found = self.admin.lock().unwrap().clone();
+            found.is_some()
+        });
+        assert!(ok, "no `admin listening on` line:\n{}", self.stderr());
+        found.unwrap()
+    }
+
+    /// The most memory it has held so far (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let kib: u64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .expect("VmHWM in /proc/PID/status");
+        kib * 1024
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Everything it printed on stdout so far.
@@ -795,4 +833,41 @@ pub fn assert_no_secret(what: &str, haystack: &[u8], secrets: &[String]) {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+// -- shared by the serve test files ------------------------------------------
+
+/// Deadlines: generous, the machine may be slow and busy; every wait polls.
+pub const LONG: Duration = Duration::from_secs(60);
+
+pub fn db_in(root: &Path) -> PathBuf {
+    root.join("hfleaks.db")
+}
+
+pub fn model(id: &str) -> Value {
+    json!({"type": "model", "id": id})
+}
+
+/// A mock Hub serving `repos` (bare repos already built under `root`),
+/// where `access_token()` sees private repos.
+pub fn hub(root: &Path, repos: Vec<Value>) -> super::hub_server::HubServer {
+    super::hub_server::HubServer::start(
+        root,
+        json!({"token": super::estate::access_token(), "repos": repos}),
+    )
+}
+
+/// Waits until `sink` has accepted alerts with `n` distinct ids.
+pub fn wait_alerts(serve: &Serve, sink: &AlertSink, n: usize, timeout: Duration) {
+    let ok = eventually(timeout, || distinct_ids(sink).len() >= n);
+    assert!(
+        ok,
+        "{} distinct alerts after {timeout:?}, want {n}: {:?}\nstderr:\n{}",
+        distinct_ids(sink).len(),
+        alerts(sink)
+            .iter()
+            .map(|(_, a)| &a["text"])
+            .collect::<Vec<_>>(),
+        serve.stderr()
+    );
 }

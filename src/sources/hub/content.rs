@@ -44,6 +44,9 @@ pub struct Downloader {
     pub hub: Arc<Hub>,
     pub token: Option<String>,
     pub pool: Pool,
+    /// Why each download that failed did (a caller that retries failed
+    /// work, as `serve` does, reads them after an audit).
+    pub failures: std::sync::Mutex<Vec<String>>,
 }
 
 impl Downloader {
@@ -52,6 +55,7 @@ impl Downloader {
             hub,
             token,
             pool: Pool::new(in_flight),
+            failures: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -61,6 +65,12 @@ impl Downloader {
     pub fn fetch(&self, url: &str, size: u64) -> Fetch {
         let mut downloaded = 0;
         let outcome = self.fetch_counting(url, size, &mut downloaded);
+        if let Err(e) = &outcome {
+            self.failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(e.clone());
+        }
         Fetch {
             outcome,
             downloaded,
