@@ -345,3 +345,43 @@ fn an_owner_audit_lists_kernels_and_a_missing_listing_is_one_note() {
     assert_eq!(notes.len(), 1, "{stderr}");
     assert!(notes[0].starts_with("hfleaks: note: acme:"), "{}", notes[0]);
 }
+
+#[test]
+fn a_kernel_repo_lfs_contents_are_read_through_its_resolve_url() {
+    let root = tempfile::tempdir().unwrap();
+    let t = fake_token(2671);
+    let store = root.path().join("lfs");
+    let content = format!("export HF_TOKEN={t}\n");
+    let oid = hfleaks::finding::sha256_hex(content.as_bytes());
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join(&oid), &content).unwrap();
+    let pointer = format!(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {}\n",
+        content.len()
+    );
+    let k = RepoBuilder::new(root.path(), "kernel", "acme/flash");
+    let commit = k.commit(&[("scripts/env.sh", &pointer)], "build env");
+    k.publish();
+    let server = start(
+        root.path(),
+        vec![json!({"type": "kernel", "id": "acme/flash"})],
+        json!({"lfs_store": store}),
+    );
+    let (code, v, stderr) = hub_json(&server, &["kernels/acme/flash"], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let f = one(&v, &t);
+    assert_eq!(f["lfs"]["oid"], oid.as_str());
+    assert_eq!(
+        f["url"],
+        format!(
+            "{}/kernels/acme/flash/blob/{commit}/scripts/env.sh",
+            server.endpoint()
+        )
+    );
+    assert!(server.requests().iter().any(|r| {
+        r["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("/kernels/acme/flash/resolve/{commit}/"))
+    }));
+}

@@ -39,8 +39,8 @@ pub fn unit(client: &Arc<Hub>, login: Option<(String, String)>, listed: HubRepo)
     }
 }
 
-/// What a Hub repo adds to its git audit: links, pull requests, and its
-/// discussions.
+/// What a Hub repo adds to its git audit: links, pull requests, its
+/// discussions, and a Space's variables (see [`WithoutVariables`]).
 pub struct HubExtras {
     pub client: Arc<Hub>,
     pub token: Option<String>,
