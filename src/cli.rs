@@ -407,23 +407,26 @@ pub struct HistoryArgs {
 #[derive(Debug, Args)]
 pub struct HubAuditArgs {
     /// An owner (user or organization), a repo id (NS/NAME for a model,
-    /// datasets/NS/NAME, spaces/NS/NAME) or a Hub URL of either.
+    /// datasets/NS/NAME, spaces/NS/NAME, kernels/NS/NAME,
+    /// buckets/NS/NAME) or a Hub URL of either.
     #[arg(value_name = "TARGET", required = true)]
     pub targets: Vec<String>,
 
-    /// Which kinds of repo an owner's listing includes.
+    /// What is read: the kinds of repo an owner's listing includes, and
+    /// `variables`, each audited Space's variables.
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
         value_name = "KINDS",
-        default_value = "models,datasets,spaces,buckets",
+        default_value = "models,datasets,spaces,buckets,kernels,variables",
         help_heading = "Hub"
     )]
     pub include: Vec<RepoKindArg>,
 
     /// Leave out repos whose id (NS/NAME, or with its kind:
-    /// datasets/NS/NAME) matches GLOB. Repeatable.
+    /// datasets/NS/NAME) matches GLOB; a word of --include (`variables`,
+    /// `kernels`, …) leaves that out instead. Repeatable.
     #[arg(long, value_name = "GLOB", help_heading = "Hub")]
     pub exclude: Vec<String>,
 
@@ -573,13 +576,16 @@ pub struct MergeArgs {
     pub report: ReportArgs,
 }
 
-/// `--include`'s words.
+/// `--include`'s words: the kinds of repo listed, and a Space's variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RepoKindArg {
     Models,
     Datasets,
     Spaces,
     Buckets,
+    Kernels,
+    /// Each audited Space's variables (`/api/spaces/NS/NAME/variables`).
+    Variables,
 }
 
 #[derive(Debug, Args)]

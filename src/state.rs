@@ -1,6 +1,6 @@
 //! What an incremental audit (`--state FILE`) keeps between runs: per
-//! repository, the ref tips it audited, the discussion events it read (Hub
-//! repos) and the findings so far. A later run audits only what is not
+//! repository, the ref tips it audited, the discussion events it read and
+//! a Space's variables (Hub repos) and the findings so far. A later run audits only what is not
 //! reachable from the recorded tips and only new or edited events. The
 //! file is versioned and written atomically; a corrupt or foreign file is
 //! an error, never a silent full or empty audit.
@@ -48,6 +48,10 @@ pub struct RepoState {
     /// (the same hash later means the same bytes: not downloaded again).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+    /// A Space: variable key → its `updatedAt` when last scanned (the same
+    /// time later means the same variable: not scanned again).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
     /// Every finding so far (as reports write them: redacted unless
     /// `--show-secrets`).
     pub findings: Vec<Finding>,

@@ -17,7 +17,7 @@ standard input closes (the test or benchmark that started it ended), so it
 never outlives its parent. CONFIG:
 
     {
-      "git_root": "/abs/dir",        # bare repos at git_root/{models,datasets,spaces}/NS/NAME.git
+      "git_root": "/abs/dir",        # bare repos at git_root/{models,datasets,spaces,kernels}/NS/NAME.git
       "token": "hf_...",              # the one token that sees private repos and buckets (optional)
       "valid_tokens": ["hf_..."],     # tokens whoami-v2 accepts (others: 401)
       "page_size": 100,               # listing page size (repos and buckets)
@@ -32,8 +32,11 @@ never outlives its parent. CONFIG:
       "api_latency_ms": 30,           # every API answer waits this long first (a real round trip;
                                       #   also read from "faults")
       "content_latency_ms": 0,        # every content-host answer waits this long first
-      "repos": [{"type": "model", "id": "NS/NAME", "private": false,
+      "repos": [{"type": "model", "id": "NS/NAME", "private": false,   # type: model, dataset,
+                                      #   space or kernel
                  "gated": false, "disabled": false,
+                 "variables": {"KEY": {"value": "...", "description": "...",   # a Space's
+                                       "updatedAt": "2026-01-01T00:00:00.000Z"}},   # variables
                  "discussions": [{"num": 1, "title": "...", "isPullRequest": false,
                                   "status": "open", "author": "bob",
                                   "events": [{"id": "...", "type": "comment", ...}]}]}],
@@ -44,8 +47,10 @@ never outlives its parent. CONFIG:
                              {"path": "w.safetensors", "file": "/abs/path"},    # read from disk
                              ...]}],      # each may add "mtime" and "uploadedAt"
       "lfs_store": "/abs/dir",        # LFS/Xet contents of git repos: lfs_store/<64-hex sha256 oid>
+      "list_kernels": true,           # false: /api/kernels?author= answers 404 (as the Hub may)
       "faults": {"listing_429": 1,              # the first N listing requests get 429
                  "drop_clone": ["NS/NAME"],     # upload-pack hangs up halfway
+                 "variables_403": ["NS/NAME"],  # the Space's variables answer 403
                  "error_500": {"NS/NAME": 2},   # the first N discussion-list requests get 500
                  "git_429": {"NS/NAME": 1},     # the first N info/refs requests get 429
                  "git_hold": {"NS/NAME": "/abs/flag"},  # info/refs requests get 429 (Retry-After: 1)
@@ -62,8 +67,9 @@ never outlives its parent. CONFIG:
 Endpoints of the Hub (those under /api/ wait api_latency_ms):
 
     GET  /api/whoami-v2
-    GET  /api/{models|datasets|spaces}?author=NS[&cursor=K]      Link rel="next"
-    GET  /api/{models|datasets|spaces}/NS/NAME[/discussions[?p=K] | /discussions/NUM]
+    GET  /api/{models|datasets|spaces|kernels}?author=NS[&cursor=K]      Link rel="next"
+    GET  /api/{models|datasets|spaces|kernels}/NS/NAME[/discussions[?p=K] | /discussions/NUM]
+    GET  /api/spaces/NS/NAME/variables             {KEY: {value, description, updatedAt}}
     GET  /api/buckets/NS[?cursor=K]                 info objects, Link rel="next"
     GET  /api/buckets/NS/NAME                       {id, private, createdAt, size, totalFiles}
     GET  /api/buckets/NS/NAME/tree[/PREFIX][?recursive=true][&cursor=K]
@@ -72,9 +78,9 @@ Endpoints of the Hub (those under /api/ wait api_latency_ms):
          EntryNotFound
     GET|HEAD /buckets/NS/NAME/resolve/PATH          GET: 302 to the content host's
          /xet/<xetHash>; HEAD: 200 with Content-Length and X-Xet-Hash
-    GET|HEAD /[datasets/|spaces/]NS/NAME/resolve/REV/PATH   the blob REV:PATH; an LFS
-         pointer: 302 to the content host's /lfs/<oid> with X-Linked-Size, X-Linked-Etag
-    git smart HTTP under /[datasets/|spaces/]NS/NAME[.git]/...
+    GET|HEAD /[datasets/|spaces/|kernels/]NS/NAME/resolve/REV/PATH   the blob REV:PATH; an
+         LFS pointer: 302 to the content host's /lfs/<oid> with X-Linked-Size, X-Linked-Etag
+    git smart HTTP under /[datasets/|spaces/|kernels/]NS/NAME[.git]/...
 
 Path segments are percent-decoded (utf-8). Private repos and buckets are
 404 RepoNotFound without the token (as Bearer; git takes it as the Basic
@@ -96,7 +102,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-KINDS = {"models": "model", "datasets": "dataset", "spaces": "space"}
+KINDS = {"models": "model", "datasets": "dataset", "spaces": "space", "kernels": "kernel"}
+# The URL prefixes of the kinds whose web and git URLs carry one (a model's has none).
+PREFIXED = (["datasets"], ["spaces"], ["kernels"])
 PAGE = 50
 STAMP = "2026-01-01T00:00:00.000Z"
 LFS_VERSION = b"version https://git-lfs.github.com/spec/v1"
@@ -444,6 +452,8 @@ class Handler(Base):
                 return self.send_json(200, self.item(repo))
             if rest == ["discussions"]:
                 return self.discussions(repo, query)
+            if rest == ["variables"] and kind == "space":
+                return self.variables(repo)
             if len(rest) == 2 and rest[0] == "discussions":
                 return self.discussion(repo, rest[1])
             return self.not_found()
@@ -451,7 +461,7 @@ class Handler(Base):
             if parts[:1] == ["buckets"] and len(parts) >= 5 and parts[3] == "resolve":
                 return self.bucket_resolve(parts[1:3], parts[4:])
             rest, kind = parts, "model"
-            if rest[:1] in (["datasets"], ["spaces"]):
+            if rest[:1] in PREFIXED:
                 kind, rest = KINDS[rest[0]], rest[1:]
             if len(rest) >= 5 and rest[2] == "resolve":
                 return self.git_resolve(kind, rest[:2], rest[3], rest[4:])
@@ -478,8 +488,19 @@ class Handler(Base):
             "disabled": bool(repo.get("disabled")),
         }
 
+    def variables(self, repo):
+        if repo["id"] in CONFIG.get("faults", {}).get("variables_403", []):
+            return self.error_code(403, "Forbidden", "You don't have access to this Space's settings")
+        self.send_json(200, {
+            key: {"value": v.get("value", ""), "description": v.get("description", ""),
+                  "updatedAt": v.get("updatedAt", STAMP)}
+            for key, v in repo.get("variables", {}).items()
+        })
+
     def listing(self, kind, query):
         faults = CONFIG.get("faults", {})
+        if kind == "kernel" and not CONFIG.get("list_kernels", True):
+            return self.send_json(404, {"error": "Not Found"})
         if bump("listing") <= faults.get("listing_429", 0):
             return self.send_json(
                 429,
@@ -681,7 +702,7 @@ class Handler(Base):
 
     def git(self, parts, query):
         kind = "model"
-        if parts[:1] in (["datasets"], ["spaces"]):
+        if parts[:1] in PREFIXED:
             kind = KINDS[parts[0]]
             parts = parts[1:]
         if len(parts) < 3:

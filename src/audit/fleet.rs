@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use git2::{Oid, Repository};
 
 use super::git::{self, LfsContents, Limits};
+use super::variables::is_variable;
 use crate::detect::Scanner;
 use crate::finding::{
     ContentStats, Finding, RepoKind, RepoRef, RepoStats, Report, ScanError, ScanKind, ScanStats,
@@ -55,8 +56,8 @@ pub trait Extras: Sync {
     /// Each finding's `url`, `pull_request` and the like.
     fn decorate(&self, _unit: &Unit, _findings: &mut [Finding], _git: &Repository) {}
 
-    /// The findings outside git (Hub discussions), how many discussions
-    /// were read, and their record for the state; `previous` is the
+    /// The findings outside git (Hub discussions, a Space's variables), how
+    /// many discussions were read, and their record for the state; `previous` is the
     /// earlier record, if any (then findings are marked `new`).
     fn outside_git(
         &self,
@@ -82,6 +83,8 @@ pub struct Outside {
     pub record: BTreeMap<u64, BTreeMap<String, String>>,
     /// A bucket's files: path → content hash scanned, for the state.
     pub files: BTreeMap<String, String>,
+    /// A Space's variables: key → `updatedAt` scanned, for the state.
+    pub variables: BTreeMap<String, String>,
     /// What was downloaded, and left out.
     pub content: ContentStats,
     /// Why that part failed as a whole.
@@ -185,6 +188,7 @@ fn record_of(unit: &Unit, audit: &RepoAudit, earlier: Option<&RepoState>) -> Opt
         commits,
         discussions: audit.discussions.clone(),
         files: audit.files.clone(),
+        variables: audit.variables.clone(),
         findings: Vec::new(),
     })
 }
@@ -246,6 +250,7 @@ struct RepoAudit {
     commits: Vec<Oid>,
     discussions: BTreeMap<u64, BTreeMap<String, String>>,
     files: BTreeMap<String, String>,
+    variables: BTreeMap<String, String>,
     incremental: bool,
 }
 
@@ -344,7 +349,7 @@ fn git_part(
         findings: p
             .findings
             .iter()
-            .filter(|f| f.discussion.is_none())
+            .filter(|f| f.discussion.is_none() && !is_variable(f))
             .cloned()
             .collect(),
         ..p.clone()
@@ -385,6 +390,7 @@ fn combine(unit: &Unit, git: GitPart, outside: Outside) -> RepoAudit {
         commits: Vec::new(),
         discussions: BTreeMap::new(),
         files: BTreeMap::new(),
+        variables: BTreeMap::new(),
         incremental: false,
     };
     let mut problems = Vec::new();
@@ -421,6 +427,7 @@ fn combine(unit: &Unit, git: GitPart, outside: Outside) -> RepoAudit {
     audit.errors.extend(outside.errors);
     audit.discussions = outside.record;
     audit.files = outside.files;
+    audit.variables = outside.variables;
     audit.stats.content += outside.content;
     problems.extend(outside.failure);
     for p in &problems {

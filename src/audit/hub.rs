@@ -1,7 +1,8 @@
-//! What a Hub repo adds to its git audit, for `hub` (and, later, each
-//! webhook event of `serve`): the links and pull requests of its findings,
-//! its discussions and pull-request comments (every revision), a bucket's
-//! files, and the LFS and Xet contents of its pointers.
+//! What a Hub repo adds to its git audit, for `hub` and each webhook
+//! event of `serve`: the links and pull requests of its findings, its
+//! discussions and pull-request comments (every revision), a Space's
+//! variables, a bucket's files, and the LFS and Xet contents of its
+//! pointers.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use git2::{Oid, Repository};
 use super::fleet::{Extras, Outside, PullRequestRefs, Source, Unit};
 use super::git::LfsContents;
 use super::storage::{BucketLimits, HubLfs, bucket_findings};
+use super::variables::{self, SpaceVariables, Unread, space_variables};
 use crate::detect::Scanner;
 use crate::finding::{DiscussionRef, Finding, RepoKind, RepoRef, ScanError};
 use crate::http::Hub;
@@ -37,8 +39,8 @@ pub fn unit(client: &Arc<Hub>, login: Option<(String, String)>, listed: HubRepo)
     }
 }
 
-/// What a Hub repo adds to its git audit: links, pull requests, and its
-/// discussions.
+/// What a Hub repo adds to its git audit: links, pull requests, its
+/// discussions, and a Space's variables (see [`WithoutVariables`]).
 pub struct HubExtras {
     pub client: Arc<Hub>,
     pub token: Option<String>,
@@ -73,30 +75,7 @@ impl Extras for HubExtras {
     }
 
     fn outside_git(&self, scanner: &Scanner, unit: &Unit, previous: Option<&RepoState>) -> Outside {
-        if unit.repo.kind == RepoKind::Bucket {
-            return bucket_findings(
-                scanner,
-                &self.downloader,
-                &unit.repo,
-                &self.buckets,
-                previous,
-            );
-        }
-        if !self.discussions {
-            return unread(previous);
-        }
-        let read = discussion_findings(
-            scanner,
-            &self.client,
-            self.token.as_deref(),
-            &unit.repo,
-            previous,
-            &self.pool,
-        );
-        read.unwrap_or_else(|e| Outside {
-            failure: Some(format!("discussions: {e}")),
-            ..unread(previous)
-        })
+        self.outside(scanner, unit, previous, true)
     }
 
     fn lfs<'a>(&'a self, unit: &Unit) -> Option<Box<dyn LfsContents + 'a>> {
@@ -106,6 +85,56 @@ impl Extras for HubExtras {
 }
 
 impl HubExtras {
+    /// What lies outside a repo's git: a bucket's files; or its
+    /// discussions and, for a Space, its variables (read when `variables`,
+    /// else their earlier record and findings stand).
+    fn outside(
+        &self,
+        scanner: &Scanner,
+        unit: &Unit,
+        previous: Option<&RepoState>,
+        variables: bool,
+    ) -> Outside {
+        if unit.repo.kind == RepoKind::Bucket {
+            return bucket_findings(
+                scanner,
+                &self.downloader,
+                &unit.repo,
+                &self.buckets,
+                previous,
+            );
+        }
+        let mut out = if self.discussions {
+            let read = discussion_findings(
+                scanner,
+                &self.client,
+                self.token.as_deref(),
+                &unit.repo,
+                previous,
+                &self.pool,
+            );
+            read.unwrap_or_else(|e| Outside {
+                failure: Some(format!("discussions: {e}")),
+                ..unread(previous)
+            })
+        } else {
+            unread(previous)
+        };
+        if unit.repo.kind == RepoKind::Space {
+            let read = variables.then(|| {
+                space_variables(
+                    scanner,
+                    &self.client,
+                    self.token.as_deref(),
+                    &unit.repo,
+                    previous,
+                )
+            });
+            add_variables(&mut out, &unit.repo, read, previous);
+        }
+        out
+    }
+
     /// The LFS reader of a Hub git repo, unless `--no-lfs`.
     fn lfs_of(&self, unit: &Unit) -> Option<HubLfs<'_>> {
         Some(HubLfs {
@@ -115,6 +144,56 @@ impl HubExtras {
             max_size: self.lfs?,
         })
     }
+}
+
+/// `hfleaks hub --exclude variables`: [`HubExtras`] without the Spaces'
+/// variables (an earlier record of them and its findings stand).
+pub struct WithoutVariables(pub HubExtras);
+
+impl Extras for WithoutVariables {
+    fn decorate(&self, unit: &Unit, findings: &mut [Finding], git: &Repository) {
+        self.0.decorate(unit, findings, git);
+    }
+
+    fn outside_git(&self, scanner: &Scanner, unit: &Unit, previous: Option<&RepoState>) -> Outside {
+        self.0.outside(scanner, unit, previous, false)
+    }
+
+    fn lfs<'a>(&'a self, unit: &Unit) -> Option<Box<dyn LfsContents + 'a>> {
+        self.0.lfs(unit)
+    }
+}
+
+/// A Space's variables, as read (`None`: not asked for), into `out`. When
+/// they were not read, the earlier record and its findings stand; a
+/// refusal (401, 403, 404) is a note, any other failure an error naming
+/// the Space.
+fn add_variables(
+    out: &mut Outside,
+    repo: &RepoRef,
+    read: Option<Result<SpaceVariables, Unread>>,
+    previous: Option<&RepoState>,
+) {
+    match read {
+        Some(Ok(v)) => {
+            out.findings.extend(v.findings);
+            out.variables = v.record;
+            return;
+        }
+        Some(Err(e)) if e.refused => ui::note(format!(
+            "{}: variables not read: {}",
+            repo.display(),
+            e.message
+        )),
+        Some(Err(e)) => {
+            let err = ScanError::new(format!("{}/variables", repo.display()), e.message);
+            ui::error(&err);
+            out.errors.push(err);
+        }
+        None => {}
+    }
+    out.findings.extend(variables::carried(previous));
+    out.variables = previous.map(|p| p.variables.clone()).unwrap_or_default();
 }
 
 /// Discussions not read this time (`--no-discussions`, or the list could

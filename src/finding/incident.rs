@@ -73,7 +73,9 @@ pub struct Exposure {
 /// One step of the fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
-    /// `revoke`, `replace`, `ignore`, `purge-history`, `purge-logs`, `watch`.
+    /// `revoke`, `replace`, `ignore`, `clean-discussion`, `delete-lfs-object`,
+    /// `delete-bucket-file`, `move-to-secret`, `purge-history`, `purge-logs`,
+    /// `watch`.
     pub action: String,
     pub text: String,
     /// Ready commands or snippets, one per line.
@@ -323,6 +325,7 @@ fn steps(
         ));
     }
     out.extend(storage_steps(places));
+    out.extend(variable_steps(places));
     if in_history {
         let line = purge_line(&f.secret, is_raw(f), secret_len(f), short, show_secrets);
         // Hub repos: a mirror clone of each, purged and pushed back.
@@ -399,6 +402,7 @@ fn storage_steps(places: &[Place]) -> Vec<Step> {
             let (kind, id) = match repo.split_once('/') {
                 Some(("datasets", id)) => ("dataset", id),
                 Some(("spaces", id)) => ("space", id),
+                Some(("kernels", id)) => ("kernel", id),
                 _ => ("model", repo),
             };
             Some(format!(
@@ -430,6 +434,53 @@ fn storage_steps(places: &[Place]) -> Vec<Step> {
         ));
     }
     out
+}
+
+/// What a token in a Space variable needs besides: anyone can read a
+/// variable on the Space's settings page, and every duplicate of the Space
+/// copied it. Its places are `variables/KEY` of a `spaces/NS/NAME` repo,
+/// with no commit.
+fn variable_steps(places: &[Place]) -> Vec<Step> {
+    let safe = |s: &str, extra: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_".contains(c) || extra.contains(c))
+    };
+    let mut commands: Vec<String> = Vec::new();
+    for p in places
+        .iter()
+        .filter(|p| p.commit.is_none() && p.discussion.is_none())
+    {
+        let (Some(id), Some(key)) = (
+            p.repo.as_deref().and_then(|r| r.strip_prefix("spaces/")),
+            p.path.strip_prefix("variables/"),
+        ) else {
+            continue;
+        };
+        let mut add = |c: String| {
+            if !commands.contains(&c) {
+                commands.push(c);
+            }
+        };
+        if let Some(url) = &p.url {
+            add(url.clone());
+        }
+        if safe(id, "-./") && safe(key, "") {
+            add(format!(
+                "python3 -c \"import os; from huggingface_hub import HfApi; a = HfApi(); \
+                 a.add_space_secret('{id}', '{key}', os.environ['NEW_VALUE']); \
+                 a.delete_space_variable('{id}', '{key}')\"   # NEW_VALUE: the replacement token"
+            ));
+        }
+    }
+    if commands.is_empty() {
+        return Vec::new();
+    }
+    vec![step(
+        "move-to-secret",
+        "It is in a Space variable: anyone can read it on the Space's settings page, and every duplicate of the Space copied it. Revoke it (deleting the variable does not reach the copies), move the new value to a Space secret (Settings → Variables and secrets) and delete the variable, then check the Space's duplicates for their copy.",
+        commands,
+    )]
 }
 
 /// A `git filter-repo --replace-text` line: the token itself with
@@ -468,6 +519,38 @@ fn purge_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_in_a_space_variable_says_to_move_it_to_a_secret() {
+        let place = |repo: &str, path: &str| Place {
+            path: path.into(),
+            line: 1,
+            column: 1,
+            commit: None,
+            encoding: None,
+            local_only: None,
+            repo: Some(repo.into()),
+            url: Some(format!("https://huggingface.co/{repo}/settings")),
+            discussion: None,
+            lfs: None,
+        };
+        let steps = variable_steps(&[
+            place("spaces/acme/demo", "variables/HF_TOKEN"),
+            place("spaces/acme/demo", "variables/bad key'"),
+            place("acme/model", "variables/x.py"),
+        ]);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].action, "move-to-secret");
+        assert!(steps[0].text.contains("duplicate"));
+        let c = &steps[0].commands;
+        assert_eq!(c[0], "https://huggingface.co/spaces/acme/demo/settings");
+        assert!(
+            c[1].contains("delete_space_variable('acme/demo', 'HF_TOKEN')"),
+            "{c:?}"
+        );
+        // A key that is no plain name gets the link only.
+        assert_eq!(c.len(), 2, "{c:?}");
+    }
 
     const T: &str = "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"; // hfleaks:allow
 

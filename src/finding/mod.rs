@@ -163,13 +163,17 @@ pub enum RepoKind {
     Git,
     /// A Storage Bucket: files, no git.
     Bucket,
+    /// A kernel repo (`kernels/NS/NAME`, the Hub's `kernel` type since
+    /// April 2026): git, audited like a model.
+    Kernel,
 }
 
 impl RepoKind {
     /// The Hub's kinds.
     pub const HUB: [RepoKind; 3] = [RepoKind::Model, RepoKind::Dataset, RepoKind::Space];
 
-    /// `models`, `datasets`, `spaces`: the API's and `--include`'s word.
+    /// `models`, `datasets`, `spaces`, `kernels`: the API's and
+    /// `--include`'s word.
     pub fn plural(self) -> &'static str {
         match self {
             RepoKind::Model => "models",
@@ -177,6 +181,7 @@ impl RepoKind {
             RepoKind::Space => "spaces",
             RepoKind::Git => "git",
             RepoKind::Bucket => "buckets",
+            RepoKind::Kernel => "kernels",
         }
     }
 
@@ -187,6 +192,7 @@ impl RepoKind {
             RepoKind::Dataset => "/datasets",
             RepoKind::Space => "/spaces",
             RepoKind::Bucket => "/buckets",
+            RepoKind::Kernel => "/kernels",
         }
     }
 }
@@ -201,7 +207,7 @@ pub struct RepoRef {
 
 impl RepoRef {
     /// How people name it: `NS/NAME` for a model, `datasets/NS/NAME`,
-    /// `spaces/NS/NAME`.
+    /// `spaces/NS/NAME`, `kernels/NS/NAME`.
     pub fn display(&self) -> String {
         match self.kind {
             RepoKind::Model | RepoKind::Git => self.id.clone(),

@@ -10,6 +10,7 @@ pub mod clone;
 pub mod content;
 pub mod discussions;
 pub mod pool;
+pub mod variables;
 
 use serde::Deserialize;
 
@@ -37,7 +38,8 @@ pub struct HubRepo {
 
 /// Reads a target: `NS` (an owner), `NS/NAME` (a model),
 /// `datasets/NS/NAME`, `spaces/NS/NAME`, `models/NS/NAME`,
-/// `buckets/NS/NAME` (a Storage Bucket), or a Hub URL of
+/// `buckets/NS/NAME` (a Storage Bucket), `kernels/NS/NAME` (a kernel
+/// repo), or a Hub URL of
 /// any of them (`https://huggingface.co/spaces/NS/NAME/blob/main/app.py`
 /// names the Space; anything after the name is ignored).
 /// A URL must name the endpoint's host (or huggingface.co, the Hub
@@ -74,6 +76,7 @@ pub fn parse_target(text: &str, endpoint: &Endpoint) -> Result<Target, String> {
         Some(&"spaces") => Some(RepoKind::Space),
         Some(&"models") => Some(RepoKind::Model),
         Some(&"buckets") => Some(RepoKind::Bucket),
+        Some(&"kernels") => Some(RepoKind::Kernel),
         _ => None,
     };
     if kind.is_some() {
@@ -119,6 +122,28 @@ pub fn list_owner(
     owner: &str,
     kind: RepoKind,
 ) -> Result<Vec<HubRepo>, String> {
+    list(hub, token, owner, kind, &[]).map(|l| l.unwrap_or_default())
+}
+
+/// An owner's kernel repos (`/api/kernels?author=NS`, an endpoint no Hub
+/// document describes): `None` when the Hub answers its first page with
+/// 404 or 400 (it does not list kernels), else as [`list_owner`].
+pub fn list_kernels(
+    hub: &Hub,
+    token: Option<&str>,
+    owner: &str,
+) -> Result<Option<Vec<HubRepo>>, String> {
+    list(hub, token, owner, RepoKind::Kernel, &[400, 404])
+}
+
+/// [`list_owner`], or `None` when the first page answers one of `absent`.
+fn list(
+    hub: &Hub,
+    token: Option<&str>,
+    owner: &str,
+    kind: RepoKind,
+    absent: &[u16],
+) -> Result<Option<Vec<HubRepo>>, String> {
     let what = format!("listing the {} of '{owner}'", kind.plural());
     let first = match kind {
         RepoKind::Bucket => format!("/api/buckets/{}", encode(owner)),
@@ -129,7 +154,7 @@ pub fn list_owner(
         ),
     };
     let mut repos = Vec::new();
-    pages(hub, token, &first, &what, |items: Vec<Item>| {
+    let answered = pages_unless(hub, token, &first, &what, absent, |items: Vec<Item>| {
         for item in items {
             let Some(id) = item.id.or(item.model_id) else {
                 return Err("an item without an id".to_string());
@@ -144,7 +169,7 @@ pub fn list_owner(
         }
         Ok(true)
     })?;
-    Ok(repos)
+    Ok(answered.then_some(repos))
 }
 
 /// Every page of a `Link`-paginated listing that starts at the endpoint's
@@ -157,8 +182,21 @@ pub fn pages<T: serde::de::DeserializeOwned>(
     token: Option<&str>,
     path: &str,
     what: &str,
-    mut each: impl FnMut(Vec<T>) -> Result<bool, String>,
+    each: impl FnMut(Vec<T>) -> Result<bool, String>,
 ) -> Result<(), String> {
+    pages_unless(hub, token, path, what, &[], each).map(|_| ())
+}
+
+/// [`pages`], except that a first page answered with a status of `absent`
+/// ends it at once with `Ok(false)` (the endpoint does not exist there).
+fn pages_unless<T: serde::de::DeserializeOwned>(
+    hub: &Hub,
+    token: Option<&str>,
+    path: &str,
+    what: &str,
+    absent: &[u16],
+    mut each: impl FnMut(Vec<T>) -> Result<bool, String>,
+) -> Result<bool, String> {
     let mut url = hub.endpoint().url(path);
     let mut fetched = std::collections::HashSet::new();
     loop {
@@ -168,12 +206,15 @@ pub fn pages<T: serde::de::DeserializeOwned>(
             ));
         }
         let resp = hub.get(&url, token).map_err(|e| format!("{what}: {e}"))?;
+        if fetched.len() == 1 && absent.contains(&resp.status) {
+            return Ok(false);
+        }
         let items: Vec<T> = json_of(&resp).map_err(|e| format!("{what}: {e}"))?;
         if !each(items).map_err(|e| format!("{what}: {e}"))? {
-            return Ok(());
+            return Ok(true);
         }
         match resp.next.as_deref() {
-            None => return Ok(()),
+            None => return Ok(true),
             Some(next) => match hub.endpoint().same_origin(next) {
                 Some(n) => url = n,
                 None => {
@@ -321,6 +362,14 @@ mod tests {
         assert_eq!(
             parse_target("https://huggingface.co/buckets/acme/logs/tree/main/run%201"),
             Ok(repo(RepoKind::Bucket, "acme/logs"))
+        );
+        assert_eq!(
+            parse_target("kernels/acme/flash-attn"),
+            Ok(repo(RepoKind::Kernel, "acme/flash-attn"))
+        );
+        assert_eq!(
+            parse_target("https://huggingface.co/kernels/acme/flash-attn/tree/main"),
+            Ok(repo(RepoKind::Kernel, "acme/flash-attn"))
         );
         let local = Endpoint::parse("http://127.0.0.1:9").unwrap();
         assert_eq!(
