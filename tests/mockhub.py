@@ -37,6 +37,7 @@ never outlives its parent. CONFIG:
                  "gated": false, "disabled": false,
                  "variables": {"KEY": {"value": "...", "description": "...",   # a Space's
                                        "updatedAt": "2026-01-01T00:00:00.000Z"}},   # variables
+                 "variables_file": "/abs/vars.json",    # or read from this file at each request
                  "discussions": [{"num": 1, "title": "...", "isPullRequest": false,
                                   "status": "open", "author": "bob",
                                   "events": [{"id": "...", "type": "comment", ...}]}]}],
@@ -491,10 +492,18 @@ class Handler(Base):
     def variables(self, repo):
         if repo["id"] in CONFIG.get("faults", {}).get("variables_403", []):
             return self.error_code(403, "Forbidden", "You don't have access to this Space's settings")
+        current = repo.get("variables", {})
+        if repo.get("variables_file"):
+            # Read at each request: a test changes a Space's variables.
+            try:
+                with open(repo["variables_file"]) as f:
+                    current = json.load(f)
+            except (OSError, ValueError):
+                current = {}
         self.send_json(200, {
             key: {"value": v.get("value", ""), "description": v.get("description", ""),
                   "updatedAt": v.get("updatedAt", STAMP)}
-            for key, v in repo.get("variables", {}).items()
+            for key, v in current.items()
         })
 
     def listing(self, kind, query):

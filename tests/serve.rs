@@ -217,9 +217,9 @@ fn webhook_requests_are_checked_secret_then_size_then_json_and_only_accepted_one
 
     // Accepted: scopes that are ignored, and one of exactly 1 MiB.
     let ignored = [
-        other_event("repo.config", "update", "model", "acme/ignored-1"),
-        other_event("repo.config", "update", "dataset", "acme/ignored-2"),
-        other_event("repo.config", "update", "space", "acme/ignored-3"),
+        other_event("repo", "move", "model", "acme/ignored-1"),
+        other_event("repo", "move", "dataset", "acme/ignored-2"),
+        other_event("repo", "move", "space", "acme/ignored-3"),
         other_event(
             "repo.some-future-scope",
             "create",
@@ -230,7 +230,7 @@ fn webhook_requests_are_checked_secret_then_size_then_json_and_only_accepted_one
     for p in &ignored {
         serve.accept(p);
     }
-    let mut exactly = other_event("repo.config", "update", "model", "acme/ignored-5").to_string();
+    let mut exactly = other_event("repo", "move", "model", "acme/ignored-5").to_string();
     exactly.push_str(&" ".repeat(ONE_MIB - exactly.len()));
     assert_eq!(exactly.len(), ONE_MIB);
     let r = serve.post_webhook(Some(SECRET), exactly.as_bytes());

@@ -21,6 +21,7 @@ pub fn repo_kind(text: &str) -> Option<RepoKind> {
         "model" => Some(RepoKind::Model),
         "dataset" => Some(RepoKind::Dataset),
         "space" => Some(RepoKind::Space),
+        "kernel" => Some(RepoKind::Kernel),
         _ => None,
     }
 }
@@ -52,7 +53,7 @@ pub fn reduce(payload: &Value) -> Result<Reduced, String> {
     };
     let acted = matches!(
         scope.as_str(),
-        "repo" | "repo.content" | "discussion" | "discussion.comment"
+        "repo" | "repo.content" | "repo.config" | "discussion" | "discussion.comment"
     );
     let key = match (kind, valid_name) {
         (Some(kind), true) => RepoRef {
@@ -100,6 +101,11 @@ pub fn reduce(payload: &Value) -> Result<Reduced, String> {
         "updatedRefs": refs,
         "discussion": discussion,
         "comment": payload.get("comment").map(|c| json!({"id": s(c, "id")})),
+        // Only whether the repo was made public or private: the rest of a
+        // config change is not ours to keep.
+        "updatedConfig": payload
+            .get("updatedConfig")
+            .map(|c| json!({"private": c.get("private").and_then(Value::as_bool)})),
         "webhook": payload.get("webhook").map(|w| json!({"id": s(w, "id"), "version": w.get("version")})),
     });
     Ok(Reduced {
@@ -140,7 +146,7 @@ mod tests {
                          "repo": {"type": "model", "name": "../etc"}});
         assert!(reduce(&bad).is_err());
         // An ignored scope is accepted whatever its repo.
-        let other = json!({"event": {"scope": "repo.config", "action": "update"}, "repo": {}});
+        let other = json!({"event": {"scope": "repo.move", "action": "update"}, "repo": {}});
         assert_eq!(reduce(&other).unwrap().repo, "-");
         let no_num = json!({"event": {"scope": "discussion", "action": "create"},
                             "repo": {"type": "space", "name": "a/b"}});

@@ -393,6 +393,21 @@ impl Store {
         }
     }
 
+    /// The tokens alerted in `repo`: (secret_sha256, the finding as
+    /// alerted, redacted), one per place.
+    pub fn repo_tokens(&self, repo: &str) -> Result<Vec<(String, String)>, String> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT secret_sha256, finding FROM findings WHERE repo = ?1 AND secret_sha256 != '' ORDER BY alerted_at",
+            )
+            .map_err(|e| e.to_string())?;
+        stmt.query_map(params![repo], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    }
+
     /// Which of `keys` were alerted already.
     pub fn alerted(&self, keys: &[String]) -> Result<Vec<bool>, String> {
         let mut stmt = self

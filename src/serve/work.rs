@@ -17,9 +17,10 @@ use crate::audit::fleet::{Options, audit_one};
 use crate::audit::git::Limits;
 use crate::audit::hub::{DISCUSSION_REQUESTS_PER_JOB, HubExtras, one_discussion, unit};
 use crate::audit::storage::BucketLimits;
+use crate::audit::variables::{is_variable, space_variables};
 use crate::detect::redact_text;
 use crate::finding::verification::Status;
-use crate::finding::{Finding, RepoRef, Report, ScanError, sha256_hex};
+use crate::finding::{Finding, RepoKind, RepoRef, Report, ScanError, sha256_hex};
 use crate::sources::hub::HubRepo;
 use crate::sources::hub::clone::HUB_GIT_USER;
 use crate::sources::hub::content::{DOWNLOADS_PER_JOB, Downloader};
@@ -155,6 +156,10 @@ struct Plan {
     all_discussions: bool,
     /// These discussions.
     discussions: BTreeSet<u64>,
+    /// A Space's settings changed (`repo.config`): its variables again.
+    variables: bool,
+    /// The repo was made public (`updatedConfig.private` false).
+    made_public: bool,
     private: bool,
     repo: Option<RepoRef>,
 }
@@ -183,6 +188,12 @@ fn plan(events: &[Event]) -> Plan {
                 p.git = true;
                 true
             }
+            ("repo.config", _) => {
+                let public = body["updatedConfig"]["private"] == Value::Bool(false);
+                p.made_public |= public;
+                p.variables |= kind == Some(RepoKind::Space);
+                public || kind == Some(RepoKind::Space)
+            }
             ("discussion" | "discussion.comment", "create" | "update") => {
                 match body["discussion"]["num"].as_u64() {
                     Some(n) => {
@@ -205,6 +216,9 @@ fn plan(events: &[Event]) -> Plan {
             });
         }
         p.private = body["repo"]["private"].as_bool().unwrap_or(false);
+        if p.made_public && e.scope == "repo.config" {
+            p.private = false;
+        }
     }
     p
 }
@@ -220,6 +234,8 @@ struct Failed {
     all_discussions: Option<String>,
     /// These discussions.
     discussions: BTreeMap<u64, String>,
+    /// A Space's variables.
+    variables: Option<String>,
 }
 
 /// Audits a group of events and stores the outcome: the record, the new
@@ -233,7 +249,11 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
     let mut plan = plan(events);
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
     let attempts = events.iter().map(|e| e.attempts).max().unwrap_or(0);
-    let nothing_after_delete = plan.deleted && !plan.git && plan.discussions.is_empty();
+    let nothing_after_delete = plan.deleted
+        && !plan.git
+        && plan.discussions.is_empty()
+        && !plan.variables
+        && !plan.made_public;
     let Some(repo) = plan.repo.clone().filter(|_| !nothing_after_delete) else {
         // Nothing to audit: every event ignored (or a deletion only).
         let drop = plan.deleted;
@@ -368,6 +388,34 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
             )),
         }
     }
+    if plan.variables && !plan.git {
+        // (A git audit of a Space reads its variables too.)
+        match space_variables(
+            &shared.scanner,
+            &config.client,
+            config.token.as_deref(),
+            &repo,
+            record.as_ref(),
+        ) {
+            Ok(read) => {
+                findings.retain(|f| !is_variable(f));
+                findings.extend(read.findings);
+                if let Some(r) = record.as_mut() {
+                    r.variables = read.record;
+                }
+            }
+            Err(e) if e.refused => ui::note(format!(
+                "{}: variables not read: {}",
+                repo.display(),
+                e.message
+            )),
+            Err(e) if !is_final(&e.message) => failed.variables = Some(e.message),
+            Err(e) => errors.push(ScanError::new(
+                format!("{}/variables", repo.display()),
+                e.message,
+            )),
+        }
+    }
     for e in &errors[shown..] {
         ui::error(e);
     }
@@ -450,6 +498,7 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
             let id = sha256_hex(k.as_bytes())[..32].to_string();
             let finding = serde_json::to_value(&f).unwrap_or(Value::Null);
             let body = json!({
+                "type": "finding.new",
                 "id": id,
                 "finding": finding,
                 "event": event,
@@ -465,6 +514,14 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
             }
         })
         .collect();
+    let mut alerts = alerts;
+    if plan.made_public {
+        let mut known = store.repo_tokens(&key)?;
+        for a in &alerts {
+            known.push((a.secret_sha256.clone(), a.finding.clone()));
+        }
+        alerts.extend(made_public_alert(&plan, &repo, &key, known, &event));
+    }
     store.complete(
         &key,
         record.as_ref(),
@@ -484,6 +541,87 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
         .fetch_add(retries.len() as u64, Ordering::Relaxed);
     log_events(shared, events, &plan, alerts.len(), errors.len(), started);
     Ok(())
+}
+
+/// The `repo.public` alert of a repo just made public: the tokens this
+/// database knows in it that are not known to be dead, redacted. Keyed by
+/// the repo and those tokens, so a replayed event alerts nothing again.
+fn made_public_alert(
+    plan: &Plan,
+    repo: &RepoRef,
+    key: &str,
+    known: Vec<(String, String)>,
+    event: &Value,
+) -> Option<Alert> {
+    let mut seen = HashSet::new();
+    let tokens: Vec<Value> = known
+        .into_iter()
+        .filter_map(|(sha, finding)| {
+            let f: Value = serde_json::from_str(&finding).ok()?;
+            let dead = f["verification"]["status"] == "invalid";
+            (!dead && !sha.is_empty() && seen.insert(sha.clone())).then(|| {
+                json!({
+                    "secret": f["secret"],
+                    "secret_sha256": sha,
+                    "rule_id": f["rule_id"],
+                    "path": f["path"],
+                    "url": f["url"],
+                })
+            })
+        })
+        .collect::<Vec<Value>>();
+    let mut tokens = tokens;
+    tokens.sort_by(|a, b| {
+        (a["path"].as_str(), a["secret_sha256"].as_str())
+            .cmp(&(b["path"].as_str(), b["secret_sha256"].as_str()))
+    });
+    if tokens.is_empty() {
+        ui::info(format!(
+            "{}: made public; no leaked token is known in it",
+            repo.display()
+        ));
+        return None;
+    }
+    let mut shas: Vec<&str> = tokens
+        .iter()
+        .filter_map(|t| t["secret_sha256"].as_str())
+        .collect();
+    shas.sort_unstable();
+    let alert_key = format!("{key}\u{0}public\u{0}{}", shas.join(","));
+    let id = sha256_hex(alert_key.as_bytes())[..32].to_string();
+    let listed: Vec<String> = tokens
+        .iter()
+        .map(|t| {
+            format!(
+                "{} ({})",
+                t["secret"].as_str().unwrap_or(""),
+                t["path"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let text = format!(
+        "hfleaks: {} was made public, exposing {} not known to be dead: {}",
+        repo.display(),
+        ui::plural(tokens.len() as u64, "leaked token"),
+        listed.join(", ")
+    );
+    let body = json!({
+        "type": "repo.public",
+        "id": id,
+        "repo": {"type": repo.kind, "id": repo.id, "private": plan.private},
+        "count": tokens.len(),
+        "tokens": tokens,
+        "event": event,
+        "text": slack_text(&text),
+    });
+    Some(Alert {
+        key: alert_key,
+        id,
+        repo: key.to_string(),
+        secret_sha256: String::new(),
+        finding: "{}".to_string(),
+        body: body.to_string(),
+    })
 }
 
 /// One retry event per failed part, due after the backoff of its try.
@@ -523,12 +661,16 @@ fn retry_events(
     for (num, e) in &failed.discussions {
         parts.push(("discussion".into(), "update".into(), Some(*num), e.clone()));
     }
+    if let Some(e) = &failed.variables {
+        parts.push(("repo.config".into(), "update".into(), None, e.clone()));
+    }
     parts
         .into_iter()
         .map(|(scope, action, num, error)| {
             let what = match num {
                 Some(n) => format!("discussion #{n}"),
                 None if scope == "repo" => "the audit with its discussions".to_string(),
+                None if scope == "repo.config" => "reading its variables".to_string(),
                 None => "the git audit".to_string(),
             };
             let error = redact_text(&shared.scanner, &error);
@@ -679,6 +821,8 @@ fn log_events(
                 let done = match (plan.deleted, plan.git, plan.discussions.len()) {
                     (true, false, 0) => "record dropped".to_string(),
                     (_, true, _) => "audited".to_string(),
+                    (_, false, 0) if plan.variables => "variables read".to_string(),
+                    (_, false, 0) if plan.made_public => "made public".to_string(),
                     (_, false, n) => format!("{} read", ui::plural(n as u64, "discussion")),
                 };
                 format!(
