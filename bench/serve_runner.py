@@ -43,6 +43,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -225,13 +226,13 @@ def percentile(xs, p):
     return xs[k]
 
 
-def fan_out(port, bodies, clients):
+def fan_out(port, bodies, clients, timeout=120):
     """Delivers `bodies` from `clients` threads: (wall, statuses, latencies)."""
     statuses, latencies = [None] * len(bodies), [None] * len(bodies)
 
     def worker(k):
         for i in range(k, len(bodies), clients):
-            statuses[i], latencies[i] = deliver(port, bodies[i])
+            statuses[i], latencies[i] = deliver(port, bodies[i], timeout=timeout)
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
     start = time.perf_counter()
     for t in threads:
@@ -256,6 +257,7 @@ def main():
     ap.add_argument("--pushes", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--latency-ms", type=int, default=30)
+    ap.add_argument("--idle", type=int, default=1000, help="idle connections held in phase 2b")
     ap.add_argument("--json")
     args = ap.parse_args()
     rng = random.Random(21)
@@ -368,6 +370,28 @@ def main():
                                - before.get("hfleaks_events_processed_total", 0),
         })
 
+        # 2b. The same burst with 1,000 idle connections held open (what a
+        # client that opens sockets and sends nothing does to a server).
+        idle_socks = []
+        for _ in range(args.idle):
+            try:
+                idle_socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            except OSError:
+                break
+        results["idle_connections_open"] = len(idle_socks)
+        bodies = [push_payload(*queue[i % len(queue)]) for i in range(args.burst)]
+        wall, statuses, lat = fan_out(port, bodies, args.clients, timeout=10)
+        accepted = sum(1 for s in statuses if s == 202)
+        results.update({
+            "idle_refused": args.burst - accepted,
+            "idle_accepted_per_s": round(accepted / wall, 1),
+            "idle_p50_ms": round(percentile(lat, 50) * 1000, 1),
+            "idle_p99_ms": round(percentile(lat, 99) * 1000, 1),
+        })
+        for sck in idle_socks:
+            sck.close()
+        wait(lambda: idle(metrics(port)), 600, step=0.05)
+
         # 3. Queued: the workers held on bench/hold.
         open(flag, "w").close()
         deliver(port, push_payload("bench/hold", h0, h1))
@@ -447,6 +471,11 @@ def main():
     show("refused (not 202)", results["burst_refused"])
     show("processed", results["burst_processed"])
     show("drained, after the last answer", results["burst_drain_after_last_s"], " s")
+    print(f"the same burst with {results['idle_connections_open']} idle connections held open")
+    show("accepted per second", results["idle_accepted_per_s"])
+    show("answer latency p50 / p99",
+         f"{results['idle_p50_ms']} / {results['idle_p99_ms']}", " ms")
+    show("refused or unanswered within 10 s", results["idle_refused"])
     print(f"queued: {args.queued} deliveries with the workers held")
     show("accepted per second (receiver alone)", results["queued_accepted_per_s"])
     show("answer latency p50 / p99 / max",

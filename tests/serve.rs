@@ -1099,9 +1099,15 @@ fn the_kubernetes_recipe_is_one_recreated_pod_on_a_volume_and_runs_as_written() 
         .filter(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str() == Some(secret_name))
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    for key in ["HFLEAKS_WEBHOOK_SECRET", "HF_TOKEN"] {
+    for key in ["HFLEAKS_WEBHOOK_SECRET", "HF_TOKEN", "HFLEAKS_ALERT_URLS"] {
         assert!(from_secret.contains(&key), "{key} comes from the Secret");
     }
+    // Alert URLs are secrets: never in the arguments, which `ps` shows.
+    assert!(!args.iter().any(|a| a == "--alert"), "{args:?}");
+    // /metrics is on the operator listener, which the Service does not expose.
+    let admin = value_of("--admin-listen");
+    let admin_port: i64 = admin.rsplit(':').next().unwrap().parse().unwrap();
+    assert_ne!(admin_port, port);
 
     // Run as written: the container's args with the Secret's variables set,
     // the volume a temporary directory, the listen address on loopback and
@@ -1124,7 +1130,7 @@ fn the_kubernetes_recipe_is_one_recreated_pod_on_a_volume_and_runs_as_written() 
             let value = match name.as_str() {
                 "HFLEAKS_WEBHOOK_SECRET" => SECRET.to_string(),
                 "HF_TOKEN" => access_token(),
-                "ALERT_URL" => sink.url(),
+                "HFLEAKS_ALERT_URLS" => sink.url(),
                 "TMPDIR" => root.path().join("tmp").display().to_string(),
                 _ => e["value"].as_str()?.to_string(),
             };
@@ -1139,8 +1145,8 @@ fn the_kubernetes_recipe_is_one_recreated_pod_on_a_volume_and_runs_as_written() 
         for (k, v) in &vars {
             a = a.replace(&format!("$({k})"), v);
         }
-        if a == "--listen" {
-            run_args.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        if a == "--listen" || a == "--admin-listen" {
+            run_args.extend([a, "127.0.0.1:0".into()]);
             i += 2;
             continue;
         }
@@ -1158,6 +1164,8 @@ fn the_kubernetes_recipe_is_one_recreated_pod_on_a_volume_and_runs_as_written() 
         let path = c[probe]["httpGet"]["path"].as_str().unwrap();
         assert_eq!(serve.get(path).status, 200, "{probe}");
     }
+    let metrics = http(&serve.admin_addr(), "GET", "/metrics", &[], b"");
+    assert_eq!(metrics.status, 200);
     serve.accept(&push("model", "acme/k8s", Some(&c0), &c1));
     wait_alerts(&serve, &sink, 1, LONG);
     one_alert(&sink, &t);
