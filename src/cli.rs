@@ -501,6 +501,23 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", help_heading = "Serve")]
     pub alert_file: Option<PathBuf>,
 
+    /// `live`: a new token the Hub says is valid is revoked at once
+    /// (POST /api/credentials/revoke), before its alert goes out. Needs
+    /// --verify.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "POLICY",
+        default_value = "never",
+        help_heading = "Serve"
+    )]
+    pub revoke_policy: crate::serve::RevokePolicy,
+
+    /// With --verify: how often each open incident's token is read again
+    /// from one of its places and verified (e.g. 30s, 15m, 6h, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration, help_heading = "Serve")]
+    pub reverify_every: std::time::Duration,
+
     /// Audits at a time (each one repo's events).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64), help_heading = "Serve")]
     pub workers: u32,
@@ -631,6 +648,27 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("invalid size '{s}': too large"))
 }
 
+/// A duration: a number and a unit, `s`, `m`, `h` or `d` (`30s`, `6h`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("'{text}': expected a number and a unit, like 30s or 6h"))?;
+    let secs = match unit.trim() {
+        "s" | "" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        other => return Err(format!("'{text}': unknown unit '{other}' (s, m, h or d)")),
+    };
+    if secs == 0 {
+        return Err(format!("'{text}': must be at least 1s"));
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,5 +710,17 @@ mod tests {
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("6 weeks").is_err());
+        assert!(parse_duration("h").is_err());
     }
 }

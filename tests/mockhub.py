@@ -19,7 +19,11 @@ never outlives its parent. CONFIG:
     {
       "git_root": "/abs/dir",        # bare repos at git_root/{models,datasets,spaces,kernels}/NS/NAME.git
       "token": "hf_...",              # the one token that sees private repos and buckets (optional)
-      "valid_tokens": ["hf_..."],     # tokens whoami-v2 accepts (others: 401)
+      "valid_tokens": ["hf_..."],     # tokens whoami-v2 accepts (others: 401); POST
+                                      #   /api/credentials/revoke removes those it is given
+                                      #   (always 202; logged as {"event": "revoked",
+                                      #   "revoked": [sha256, ...]})
+      "revoke_delay_ms": 0,           # the revoke endpoint answers this late
       "page_size": 100,               # listing page size (repos and buckets)
       "tree_page_size": 1000,         # bucket tree page size (default 1000)
       "log": "/abs/requests.jsonl",  # one line per request, both servers: server ("hub" or
@@ -436,6 +440,8 @@ class Handler(Base):
             return
         if parts == ["api", "whoami-v2"]:
             return self.whoami()
+        if parts == ["api", "credentials", "revoke"] and self.command == "POST":
+            return self.revoke()
         if parts[:2] == ["api", "buckets"] and len(parts) >= 3:
             return self.bucket_api(parts[2:], query, url)
         if parts[:1] == ["api"] and len(parts) == 2 and parts[1] in KINDS:
@@ -479,6 +485,24 @@ class Handler(Base):
             })
         self.send_json(401, {"error": "Invalid credentials in Authorization header"},
                        [("X-Error-Message", "Invalid credentials in Authorization header")])
+
+    def revoke(self):
+        """POST /api/credentials/revoke: always 202 (as the Hub); each token
+        given stops being valid, and the log gets one entry naming their
+        sha256 (never the tokens)."""
+        try:
+            given = json.loads(self.body() or b"{}").get("credentials", [])
+        except ValueError:
+            given = []
+        time.sleep(CONFIG.get("revoke_delay_ms", 0) / 1000)
+        with LOCK:
+            valid = CONFIG.setdefault("valid_tokens", [])
+            for t in given:
+                if t in valid:
+                    valid.remove(t)
+        write_log({"server": "hub", "event": "revoked",
+                   "revoked": [hashlib.sha256(t.encode()).hexdigest() for t in given if isinstance(t, str)]})
+        self.send_json(202, {})
 
     def item(self, repo):
         return {

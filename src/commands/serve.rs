@@ -15,6 +15,8 @@ use crate::serve::{self, check_alert_url};
 
 /// The environment variable the webhook secret is read from.
 pub const SECRET_ENV: &str = "HFLEAKS_WEBHOOK_SECRET";
+/// The environment variable the operator API's token is read from.
+pub const ADMIN_ENV: &str = "HFLEAKS_ADMIN_TOKEN";
 /// The environment variable alert URLs are read from (whitespace-separated).
 pub const ALERTS_ENV: &str = "HFLEAKS_ALERT_URLS";
 /// The longest rate-limit wait an audit sits out, as for `hub`.
@@ -40,6 +42,9 @@ pub fn run(args: ServeArgs) -> Result<i32> {
         bail!("hfleaks serve reads the Hub, and --offline or HF_HUB_OFFLINE forbids it");
     }
     let alerts = alert_urls(&args)?;
+    if args.revoke_policy == serve::RevokePolicy::Live && !config.verify.enabled {
+        bail!("--revoke-policy live needs --verify: only a token the Hub says is valid is revoked");
+    }
     let run = Run::start(config)?;
     let filters = run.filters(&[])?;
     let client = Arc::new(Hub::new(endpoint, timeout).patient(RATE_LIMIT_WAIT));
@@ -56,6 +61,12 @@ pub fn run(args: ServeArgs) -> Result<i32> {
         lfs: (!args.lfs.no_lfs).then_some(args.lfs.max_lfs_size),
         max_file_size: args.size.max_file_size,
         filters,
+        revoke_policy: args.revoke_policy,
+        reverify_every: args.reverify_every,
+        admin_token: std::env::var(ADMIN_ENV)
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
     };
     serve::run(serve_config, run.scanner.clone()).map_err(|e| anyhow!(e))
 }

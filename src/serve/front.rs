@@ -77,6 +77,10 @@ pub struct App {
     pub writer: Writer,
     /// An operator listener exists: `/metrics` is served there only.
     pub admin: bool,
+    /// The operator listener is on loopback: its cookie may go without
+    /// `Secure` (a browser on the same machine, over plain http).
+    pub admin_loopback: bool,
+    pub sessions: super::admin::Sessions,
 }
 
 type Answer = Response<Full<Bytes>>;
@@ -269,6 +273,13 @@ impl AsyncWrite for Watched {
 
 async fn handle(req: Request<Incoming>, app: &App, role: Role) -> Answer {
     let path = req.uri().path().to_string();
+    if role == Role::Admin
+        && (path == "/" || path == "/login" || path == "/logout" || path.starts_with("/api/"))
+    {
+        return super::admin::handle(req, app)
+            .await
+            .unwrap_or_else(|| text(404, "not found\n"));
+    }
     let get = req.method() == Method::GET;
     let post = req.method() == Method::POST;
     let metrics_here = role == Role::Admin || !app.admin;
@@ -332,7 +343,13 @@ async fn metrics(app: &App) -> Answer {
          hfleaks_workers_running {}\n\
          # HELP hfleaks_delivery_workers_running Alert delivery workers running (one per alert URL).\n\
          # TYPE hfleaks_delivery_workers_running gauge\n\
-         hfleaks_delivery_workers_running {}\n",
+         hfleaks_delivery_workers_running {}\n\
+         # HELP hfleaks_revocations_total Revoke requests the Hub accepted, by policy or by an operator.\n\
+         # TYPE hfleaks_revocations_total counter\n\
+         hfleaks_revocations_total {}\n\
+         # HELP hfleaks_incidents Incidents in each state.\n\
+         # TYPE hfleaks_incidents gauge\n\
+         {}{}",
         m.received.load(Ordering::Relaxed),
         m.processed.load(Ordering::Relaxed),
         g.pending,
@@ -344,6 +361,15 @@ async fn metrics(app: &App) -> Answer {
         m.alert_failures.load(Ordering::Relaxed),
         h.workers.load(Ordering::Relaxed),
         h.deliveries.load(Ordering::Relaxed),
+        m.revocations.load(Ordering::Relaxed),
+        g.incidents
+            .iter()
+            .map(|(s, n)| format!("hfleaks_incidents{{state=\"{}\"}} {n}\n", s.as_str()))
+            .collect::<String>(),
+        m.revoke_latency.render(
+            "hfleaks_revoke_seconds",
+            "Seconds from a webhook's 202 to the revoke request of a live token it brought (--revoke-policy live).",
+        ),
     );
     let mut r = text(200, body);
     r.headers_mut().insert(

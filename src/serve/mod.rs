@@ -7,9 +7,12 @@
 //! [`store::Store`], so a process killed at any moment loses nothing and
 //! alerts nothing twice.
 
+mod admin;
 mod deliver;
 mod front;
+pub mod incident;
 mod receive;
+mod reverify;
 pub mod store;
 mod work;
 mod writer;
@@ -51,6 +54,69 @@ pub struct Config {
     /// `--ignore-file`, the baseline: findings they accept are never
     /// alerted.
     pub filters: Filters,
+    /// `--revoke-policy`.
+    pub revoke_policy: RevokePolicy,
+    /// `--reverify-every`: how often open incidents are verified again.
+    pub reverify_every: Duration,
+    /// `HFLEAKS_ADMIN_TOKEN`: without it the operator API and the
+    /// dashboard answer 404.
+    pub admin_token: Option<String>,
+}
+
+/// What serve does to a live token it finds (`--revoke-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RevokePolicy {
+    /// Alert only.
+    Never,
+    /// Revoke a new token the Hub says is valid, before its alert goes out.
+    Live,
+}
+
+/// Seconds from a webhook's 202 to the revoke request of a token it
+/// brought: a Prometheus histogram.
+pub struct Histogram {
+    counts: Mutex<(Vec<u64>, f64, u64)>,
+}
+
+impl Histogram {
+    pub const BOUNDS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+    pub fn observe(&self, seconds: f64) {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if c.0.is_empty() {
+            c.0 = vec![0; Self::BOUNDS.len()];
+        }
+        for (i, b) in Self::BOUNDS.iter().enumerate() {
+            if seconds <= *b {
+                c.0[i] += 1;
+            }
+        }
+        c.1 += seconds;
+        c.2 += 1;
+    }
+
+    /// The histogram in Prometheus text, named `name`.
+    pub fn render(&self, name: &str, help: &str) -> String {
+        let c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
+        for (i, b) in Self::BOUNDS.iter().enumerate() {
+            out.push_str(&format!(
+                "{name}_bucket{{le=\"{b}\"}} {}\n",
+                c.0.get(i).copied().unwrap_or(0)
+            ));
+        }
+        out.push_str(&format!("{name}_bucket{{le=\"+Inf\"}} {}\n", c.2));
+        out.push_str(&format!("{name}_sum {}\n{name}_count {}\n", c.1, c.2));
+        out
+    }
+}
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram {
+            counts: Mutex::new((Vec::new(), 0.0, 0)),
+        }
+    }
 }
 
 /// Counters since the process started.
@@ -63,6 +129,10 @@ pub struct Metrics {
     pub alert_failures: AtomicU64,
     /// Parts of audits scheduled to be tried again.
     pub retries: AtomicU64,
+    /// Revoke requests this server made that the Hub accepted.
+    pub revocations: AtomicU64,
+    /// Seconds from a webhook's 202 to the revoke request (policy).
+    pub revoke_latency: Histogram,
 }
 
 /// Which of serve's threads are running: `/healthz` answers 503 when one
@@ -301,6 +371,10 @@ pub fn run(config: Config, scanner: Arc<Scanner>) -> Result<i32, String> {
                 })
             })
             .collect();
+        let reverify = shared.config.verify.enabled.then(|| {
+            let shared = shared.clone();
+            s.spawn(move || reverify::run(&shared))
+        });
         // Delivery threads are not joined: one may be waiting on an
         // endpoint that never answers, and what it was sending stays in
         // the outbox for the next start.
@@ -323,6 +397,11 @@ pub fn run(config: Config, scanner: Arc<Scanner>) -> Result<i32, String> {
             shared: shared.clone(),
             writer,
             admin: admin.is_some(),
+            admin_loopback: admin
+                .as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .is_some_and(|a| a.ip().is_loopback()),
+            sessions: admin::Sessions::default(),
         });
         runtime.block_on(async {
             let public = tokio::spawn(front::serve(
@@ -352,6 +431,9 @@ pub fn run(config: Config, scanner: Arc<Scanner>) -> Result<i32, String> {
         shared.notify();
         for w in workers {
             let _ = w.join();
+        }
+        if let Some(r) = reverify {
+            let _ = r.join();
         }
         shared.notify();
         let until = Instant::now() + Duration::from_secs(2);

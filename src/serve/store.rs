@@ -12,8 +12,11 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::{Value, json};
 
+use super::incident::{Check, Incident, POLICY, State};
+use crate::finding::Status;
 use crate::state::RepoState;
 
 const SCHEMA: &str = "
@@ -51,6 +54,21 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (alert, url)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (delivered_at, next_at);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    secret_sha256 TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    -- newline-separated: each place's repo as reports name it, and its id
+    repos TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_newest ON incidents (first_seen, id);
+CREATE TABLE IF NOT EXISTS revocations (
+    secret_sha256 TEXT PRIMARY KEY,
+    requested_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS health (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     checked_at INTEGER NOT NULL
@@ -102,6 +120,8 @@ pub struct Event {
     pub body: String,
     /// Failed tries of the part this event stands for (0 for a delivery).
     pub attempts: u32,
+    /// When it was accepted (ms).
+    pub received_at: i64,
 }
 
 /// A part of an audit that failed for a reason that may pass (the Hub
@@ -133,6 +153,20 @@ pub struct Alert {
     pub secret_sha256: String,
     pub finding: String,
     pub body: String,
+    /// The token's incident: opened or given this place, in the same
+    /// transaction. The alert goes out for a new token, whatever its
+    /// state, and for a new place only while the incident is open.
+    pub incident: Option<IncidentOp>,
+}
+
+/// What a new finding does to its token's incident.
+pub struct IncidentOp {
+    /// The finding, redacted.
+    pub finding: crate::finding::Finding,
+    /// whoami's answer, with `--verify`.
+    pub check: Option<Check>,
+    /// Revoked by policy before this alert (the revoke request was sent).
+    pub revoked: bool,
 }
 
 /// An alert due for delivery.
@@ -353,7 +387,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, repo, scope, action, body, attempts FROM events \
+                "SELECT id, repo, scope, action, body, attempts, received_at FROM events \
                  WHERE done_at IS NULL AND repo = ?1 ORDER BY id LIMIT 1000",
             )
             .map_err(|e| e.to_string())?;
@@ -366,6 +400,7 @@ impl Store {
                     action: r.get(3)?,
                     body: r.get(4)?,
                     attempts: r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
+                    received_at: r.get(6)?,
                 })
             })
             .map_err(|e| e.to_string())?
@@ -391,6 +426,127 @@ impl Store {
                 .map(Some)
                 .map_err(|e| format!("the record of {repo} is not readable: {e}")),
         }
+    }
+
+    /// An incident by its id.
+    pub fn incident(&self, id: &str) -> Result<Option<Incident>, String> {
+        load_incident(&self.conn, "id", id)
+    }
+
+    /// Changes incident `id` with `change` in one transaction; each state
+    /// change it records is alerted as `incident.updated` to `urls`.
+    /// `None` when there is no such incident.
+    pub fn update_incident(
+        &mut self,
+        id: &str,
+        urls: &[String],
+        change: impl FnOnce(&mut Incident),
+    ) -> Result<Option<Incident>, String> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
+        let Some(mut incident) = load_incident(&tx, "id", id)? else {
+            return Ok(None);
+        };
+        let before = incident.history.len();
+        change(&mut incident);
+        save_incident(&tx, &incident)?;
+        alert_changes(&tx, &incident, before, &url_keys(urls), now)?;
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(Some(incident))
+    }
+
+    /// Incidents newest first (by first seen), `limit` of them after
+    /// `cursor` (the last one's `(first_seen, id)`), of a state and a repo
+    /// if given.
+    pub fn incidents(
+        &self,
+        state: Option<State>,
+        repo: Option<&str>,
+        cursor: Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<Incident>, String> {
+        let (seen, id) = cursor.unwrap_or((i64::MAX, String::new()));
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT doc FROM incidents \
+                 WHERE (?1 IS NULL OR state = ?1) \
+                   AND (?2 IS NULL OR instr(repos, char(10) || ?2 || char(10)) > 0) \
+                   AND (first_seen < ?3 OR (first_seen = ?3 AND (?4 = '' OR id < ?4))) \
+                 ORDER BY first_seen DESC, id DESC LIMIT ?5",
+            )
+            .map_err(|e| e.to_string())?;
+        let docs: Vec<String> = stmt
+            .query_map(
+                params![state.map(State::as_str), repo, seen, id, limit as i64],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.to_string())?
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        docs.iter()
+            .map(|d| {
+                serde_json::from_str(d).map_err(|e| format!("an incident is not readable: {e}"))
+            })
+            .collect()
+    }
+
+    /// How many incidents are in each state.
+    pub fn incident_counts(&self) -> Result<Vec<(State, u64)>, String> {
+        State::ALL
+            .iter()
+            .map(|s| {
+                self.conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM incidents WHERE state = ?1",
+                        params![s.as_str()],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map(|n| (*s, n as u64))
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    }
+
+    /// Open incidents not re-verified since `before` (ms), oldest first.
+    pub fn open_incidents(&self) -> Result<Vec<Incident>, String> {
+        self.incidents(Some(State::Open), None, None, usize::MAX >> 1)
+    }
+
+    /// Records that the revoke of these tokens is being requested (before
+    /// the request, so that a crash in between still ends `revoked`).
+    pub fn intend_revoke(&self, shas: &[String]) -> Result<(), String> {
+        let now = now_ms();
+        for sha in shas {
+            self.conn
+                .execute(
+                    "INSERT OR IGNORE INTO revocations (secret_sha256, requested_at) VALUES (?1, ?2)",
+                    params![sha, now],
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Whether a revoke of this token was requested by this server.
+    pub fn revoke_requested(&self, sha: &str) -> Result<bool, String> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM revocations WHERE secret_sha256 = ?1",
+                params![sha],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether this token has an incident.
+    pub fn has_incident(&self, sha: &str) -> Result<bool, String> {
+        load_incident(&self.conn, "secret_sha256", sha).map(|i| i.is_some())
     }
 
     /// The tokens alerted in `repo`: (secret_sha256, the finding as
@@ -433,12 +589,12 @@ impl Store {
         events: &[i64],
         retries: &[Retry],
     ) -> Result<(), String> {
-        let mut keys: Vec<String> = urls.iter().map(|u| url_key(u)).collect();
-        if keys.is_empty() {
-            keys.push(UNROUTED.to_string());
-        }
+        let keys = url_keys(urls);
         let now = now_ms();
-        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
         if keep {
             match record {
                 Some(r) => {
@@ -468,10 +624,15 @@ impl Store {
             if added == 0 {
                 continue;
             }
+            let body = match &a.incident {
+                None => Some(a.body.clone()),
+                Some(op) => apply_op(&tx, op, &a.body, &keys, now)?,
+            };
+            let Some(body) = body else { continue };
             for key in &keys {
                 tx.execute(
                     "INSERT OR IGNORE INTO outbox (alert, url, body, next_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![a.id, key, a.body, now],
+                    params![a.id, key, body, now],
                 )
                 .map_err(|e| e.to_string())?;
             }
@@ -561,6 +722,148 @@ impl Store {
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
+}
+
+fn url_keys(urls: &[String]) -> Vec<String> {
+    let mut keys: Vec<String> = urls.iter().map(|u| url_key(u)).collect();
+    if keys.is_empty() {
+        keys.push(UNROUTED.to_string());
+    }
+    keys
+}
+
+fn load_incident(conn: &Connection, column: &str, value: &str) -> Result<Option<Incident>, String> {
+    let doc: Option<String> = conn
+        .query_row(
+            &format!("SELECT doc FROM incidents WHERE {column} = ?1"),
+            params![value],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| e.to_string())?;
+    doc.map(|d| {
+        serde_json::from_str(&d).map_err(|e| format!("incident {value}: not readable: {e}"))
+    })
+    .transpose()
+}
+
+fn save_incident(conn: &Connection, i: &Incident) -> Result<(), String> {
+    let mut repos = String::from("\n");
+    for p in &i.places {
+        repos.push_str(&format!("{}\n{}\n", p.repo.display(), p.repo.id));
+    }
+    let doc = serde_json::to_string(i).map_err(|e| e.to_string())?;
+    conn.execute(
+        "INSERT INTO incidents (id, secret_sha256, state, first_seen, updated_at, repos, doc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, \
+         repos = excluded.repos, doc = excluded.doc",
+        params![
+            i.id,
+            i.secret_sha256,
+            i.state.as_str(),
+            i.first_seen,
+            i.updated_at,
+            repos,
+            doc
+        ],
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+/// Logs each state change recorded after `history[before]`, and alerts
+/// it as `incident.updated` to `keys` (none: the change is told by the
+/// alert of the finding that opened the incident).
+fn alert_changes(
+    conn: &Connection,
+    i: &Incident,
+    before: usize,
+    keys: &[String],
+    now: i64,
+) -> Result<(), String> {
+    for (n, change) in i.history.iter().enumerate().skip(before) {
+        if State::parse(&change.change).is_none() {
+            continue;
+        }
+        crate::ui::info(format!(
+            "incident {}: {} by {}{}",
+            i.id,
+            change.change,
+            change.actor,
+            change
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ));
+        let id = crate::finding::sha256_hex(format!("{}\0{n}", i.id).as_bytes())[..32].to_string();
+        let body = json!({
+            "type": "incident.updated",
+            "id": id,
+            "incident": i.view(now),
+            "text": super::work::slack_text(&i.update_line()),
+        })
+        .to_string();
+        for key in keys {
+            conn.execute(
+                "INSERT OR IGNORE INTO outbox (alert, url, body, next_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, key, body, now],
+            )
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// A new finding's effect on its incident, in the audit's transaction;
+/// returns the alert body to send (with `incident`), or `None` when this
+/// place is not alerted (its incident is closed).
+fn apply_op(
+    tx: &Connection,
+    op: &IncidentOp,
+    body: &str,
+    keys: &[String],
+    now: i64,
+) -> Result<Option<String>, String> {
+    let f = &op.finding;
+    let existing = load_incident(tx, "secret_sha256", &f.secret_sha256)?;
+    let new = existing.is_none();
+    let mut i = existing.unwrap_or_else(|| Incident::new(f, now));
+    let before = if new { 0 } else { i.history.len() };
+    let added = super::incident::Place::of(f, now).is_some_and(|p| i.add_place(p));
+    if let Some(c) = &op.check {
+        i.add_check(c.clone());
+    }
+    let invalid = op
+        .check
+        .as_ref()
+        .is_some_and(|c| c.status == Status::Invalid);
+    if op.revoked && (new || i.state == State::Open) {
+        i.set_state(
+            State::Revoked,
+            POLICY,
+            Some("live token revoked by --revoke-policy live".into()),
+            now,
+        );
+    } else if invalid && i.state == State::Open {
+        i.set_state(
+            State::Inactive,
+            POLICY,
+            Some("whoami: the token is not valid".into()),
+            now,
+        );
+    }
+    save_incident(tx, &i)?;
+    // A new token's alert says what was done to it (its incident's state).
+    let tell: &[String] = if new { &[] } else { keys };
+    alert_changes(tx, &i, before.max(1), tell, now)?;
+    if !(new || (added && i.state == State::Open)) {
+        return Ok(None);
+    }
+    let mut v: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    v["incident"] = json!({"id": i.id, "state": i.state.as_str()});
+    Ok(Some(v.to_string()))
 }
 
 /// Adds the columns a database of an earlier build lacks, and replaces
@@ -674,6 +977,7 @@ mod tests {
             secret_sha256: "00".into(),
             finding: "{}".into(),
             body: "{}".into(),
+            incident: None,
         };
         let urls = vec![
             "http://127.0.0.1:1/a".to_string(),
@@ -729,6 +1033,7 @@ mod tests {
             secret_sha256: "00".into(),
             finding: "{}".into(),
             body: "{}".into(),
+            incident: None,
         };
         // No URL configured: the alert waits, unrouted.
         s.complete("r", None, false, &[alert], &[], &[], &[])

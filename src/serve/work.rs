@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::Shared;
+use super::incident::Check;
 use super::receive::repo_kind;
-use super::store::{Alert, Event, Retry, Store, now_ms};
+use super::store::{Alert, Event, IncidentOp, Retry, Store, now_ms};
+use super::{RevokePolicy, Shared};
 use crate::audit::fleet::{Options, audit_one};
 use crate::audit::git::Limits;
 use crate::audit::hub::{DISCUSSION_REQUESTS_PER_JOB, HubExtras, one_discussion, unit};
@@ -21,11 +22,13 @@ use crate::audit::variables::{is_variable, space_variables};
 use crate::detect::redact_text;
 use crate::finding::verification::Status;
 use crate::finding::{Finding, RepoKind, RepoRef, Report, ScanError, sha256_hex};
+use crate::http::Hub;
 use crate::sources::hub::HubRepo;
 use crate::sources::hub::clone::HUB_GIT_USER;
 use crate::sources::hub::content::{DOWNLOADS_PER_JOB, Downloader};
 use crate::sources::hub::discussions::Pool;
 use crate::ui;
+use crate::verify::revoke::revoke_public;
 
 /// The pause after the database itself failed (the events stay pending).
 const DB_PAUSE: Duration = Duration::from_secs(3);
@@ -488,6 +491,7 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
             })
             .collect();
     }
+    let revoked = revoke_new_live(shared, store, &fresh, events)?;
     let retries = retry_events(shared, events, &plan, &repo, &failed, attempts);
     let event = event_json(events, &plan);
     let redacted = redact(shared, fresh.iter().map(|(_, f)| f.clone()).collect());
@@ -511,6 +515,11 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
                 secret_sha256: f.secret_sha256.clone(),
                 finding: finding.to_string(),
                 body: body.to_string(),
+                incident: Some(IncidentOp {
+                    check: f.verification.as_ref().map(|v| Check::of(v, now_ms())),
+                    revoked: revoked.contains(&f.secret_sha256),
+                    finding: f,
+                }),
             }
         })
         .collect();
@@ -541,6 +550,81 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
         .fetch_add(retries.len() as u64, Ordering::Relaxed);
     log_events(shared, events, &plan, alerts.len(), errors.len(), started);
     Ok(())
+}
+
+/// With `--revoke-policy live`: revokes each new token (no incident yet)
+/// that whoami says is valid, in batches, before its alert goes out, and
+/// returns the `secret_sha256` of those the Hub accepted. A token whose
+/// revoke this server requested before (a crash came between the request
+/// and its record) is revoked again: that is harmless, and its incident
+/// still ends `revoked`.
+fn revoke_new_live(
+    shared: &Shared,
+    store: &Store,
+    fresh: &[(String, Finding)],
+    events: &[Event],
+) -> Result<HashSet<String>, String> {
+    let mut revoked = HashSet::new();
+    if shared.config.revoke_policy != RevokePolicy::Live {
+        return Ok(revoked);
+    }
+    let mut seen = HashSet::new();
+    let mut todo: Vec<(String, String)> = Vec::new();
+    for (_, f) in fresh {
+        let sha = &f.secret_sha256;
+        if !seen.insert(sha.clone()) || sha256_hex(f.secret.as_bytes()) != *sha {
+            continue;
+        }
+        if store.has_incident(sha)? {
+            continue;
+        }
+        let valid = f
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.status == Status::Valid);
+        if valid || store.revoke_requested(sha)? {
+            todo.push((sha.clone(), f.secret.clone()));
+        }
+    }
+    if todo.is_empty() {
+        return Ok(revoked);
+    }
+    let shas: Vec<String> = todo.iter().map(|(s, _)| s.clone()).collect();
+    store.intend_revoke(&shas)?;
+    let hub = Hub::new(
+        shared.config.verify.endpoint.clone(),
+        shared.config.verify.timeout,
+    );
+    let tokens: Vec<String> = todo.iter().map(|(_, t)| t.clone()).collect();
+    let received = events
+        .iter()
+        .map(|e| e.received_at)
+        .min()
+        .unwrap_or(now_ms());
+    let mut at = 0;
+    for (n, outcome) in revoke_public(&hub, &tokens) {
+        let batch = &todo[at..at + n];
+        at += n;
+        match outcome {
+            Ok(()) => {
+                let seconds = (now_ms() - received).max(0) as f64 / 1000.0;
+                for (sha, _) in batch {
+                    revoked.insert(sha.clone());
+                    shared.metrics.revocations.fetch_add(1, Ordering::Relaxed);
+                    shared.metrics.revoke_latency.observe(seconds);
+                }
+            }
+            Err(e) => ui::error(&ScanError::new(
+                "revoke",
+                format!(
+                    "{} not revoked (their incidents stay open; re-verification tries again): {}",
+                    ui::plural(n as u64, "live token"),
+                    redact_text(&shared.scanner, &e)
+                ),
+            )),
+        }
+    }
+    Ok(revoked)
 }
 
 /// The `repo.public` alert of a repo just made public: the tokens this
@@ -621,6 +705,7 @@ fn made_public_alert(
         secret_sha256: String::new(),
         finding: "{}".to_string(),
         body: body.to_string(),
+        incident: None,
     })
 }
 

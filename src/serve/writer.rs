@@ -34,11 +34,12 @@ pub struct NewEvent {
 }
 
 /// The queue's gauges, for `/metrics`.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 pub struct Gauges {
     pub pending: u64,
     pub retry_pending: u64,
     pub undelivered: u64,
+    pub incidents: Vec<(super::incident::State, u64)>,
 }
 
 pub enum Command {
@@ -154,6 +155,7 @@ pub fn run(shared: &Shared, mut store: Store, rx: Receiver<Command>) {
                             pending: store.pending()?,
                             retry_pending: store.retry_pending()?,
                             undelivered: store.undelivered()?,
+                            incidents: store.incident_counts()?,
                         })
                     })();
                     let _ = reply.send(g);

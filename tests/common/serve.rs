@@ -117,6 +117,9 @@ impl ServeCmd {
             match serve.listening.recv_timeout(Duration::from_millis(100)) {
                 Ok(addr) => {
                     serve.addr = addr;
+                    if self.args.iter().any(|a| a == "--admin-listen") {
+                        serve.admin_addr();
+                    }
                     return serve;
                 }
                 Err(e) => {
@@ -330,7 +333,12 @@ impl Serve {
 
     /// `GET /metrics`, parsed (the samples of one name summed over labels).
     pub fn metrics(&self) -> Metrics {
-        let r = self.get("/metrics");
+        // On the operator listener when there is one.
+        let admin = self.admin.lock().unwrap().clone();
+        let r = match admin {
+            Some(a) => http(&a, "GET", "/metrics", &[], b""),
+            None => self.get("/metrics"),
+        };
         assert_eq!(r.status, 200, "{}", r.body);
         Metrics::parse(&r.body)
     }
