@@ -423,6 +423,12 @@ fn fake_admin() -> TestServer {
                 "text/html; charset=utf-8",
                 include_str!("../src/serve/dashboard.html").replace("{{CSRF}}", FAKE_CSRF),
             ),
+            ("GET", "/signin") => (
+                200,
+                "text/html; charset=utf-8",
+                include_str!("../src/serve/signin.html")
+                    .replace("{{ERROR}}", "Wrong token &lt;b&gt;, try again"),
+            ),
             ("GET", "/api/incidents") => {
                 let state = param("state");
                 let picked: Vec<&Value> = all
@@ -501,6 +507,21 @@ fn the_dashboard_page_follows_the_api_contract_in_chromium() {
     };
     let server = fake_admin();
     let page = browser.page();
+    // The sign-in page: its message as text, one password field, no data.
+    page.goto(&server.url("/signin"));
+    assert_eq!(
+        page.eval("document.getElementById('error').textContent"),
+        json!("Wrong token <b>, try again")
+    );
+    assert_eq!(
+        page.eval(
+            "[...document.querySelectorAll('#signin input')].map(i => [i.name, i.type]) \
+             .concat([[document.getElementById('signin').method, \
+                       new URL(document.getElementById('signin').action).pathname]])"
+        ),
+        json!([["token", "password"], ["post", "/login"]])
+    );
+    assert_eq!(page.eval("document.scripts.length"), json!(0));
     page.goto(&server.url("/"));
     let rows = "document.querySelectorAll('tbody [data-incident-id]').length";
     assert!(
