@@ -408,6 +408,86 @@ fn a_live_token_says_so_with_its_owner_and_role() {
     assert_eq!(i["severity"], "critical");
 }
 
+/// The `<li id="ID">` summary card of an HTML report, whole.
+fn summary_card<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<li id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no card {id}: {html}"));
+    let end = start + html[start..].find("</li>").unwrap() + "</li>".len();
+    &html[start..end]
+}
+
+#[test]
+fn the_html_summary_says_not_checked_without_verify_and_counts_with_it() {
+    use common::mock_hub::{MockHub, Reply};
+    let live = fake_token(67);
+    let dead = fake_token(68);
+    let dir = tree(&[
+        ("live.py", &format!("T = '{live}'\n")),
+        ("dead.py", &format!("T = '{dead}'\n")),
+    ]);
+    // Without --verify, nothing was asked: neither "0 live" nor "0 can write".
+    let (code, html, stderr) = run(dir.path(), &["scan", "--no-progress", "--format", "html"]);
+    assert_eq!(code, 1, "{stderr}");
+    for id in ["live", "can-write"] {
+        let card = summary_card(&html, id);
+        assert!(card.contains(">not checked</b>"), "{card}");
+        assert!(!card.contains("<b>0</b>"), "{card}");
+    }
+    // With it, the counts: one live token that can write, one dead.
+    let live_token = live.clone();
+    let hub = MockHub::start(move |req: &common::mock_hub::Request, _, _| {
+        if req.token() == Some(live_token.as_str()) {
+            Reply::json(
+                &serde_json::json!({"type": "user", "name": "alice", "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"role": "write"}}}),
+            )
+        } else {
+            Reply::new(401, "{}")
+        }
+    });
+    let (code, html, stderr) = run(
+        dir.path(),
+        &[
+            "scan",
+            "--no-progress",
+            "--verify",
+            "--hf-endpoint",
+            hub.url(),
+            "--format",
+            "html",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        summary_card(&html, "live"),
+        "<li id=\"live\"><b>1</b>live</li>"
+    );
+    assert_eq!(
+        summary_card(&html, "can-write"),
+        "<li id=\"can-write\"><b>1</b>can write</li>"
+    );
+    assert!(!html.contains("not checked"), "{html}");
+    // Verified and nothing live: a real zero.
+    let dir = tree(&[("dead.py", &format!("T = '{dead}'\n"))]);
+    let (_, html, _) = run(
+        dir.path(),
+        &[
+            "scan",
+            "--no-progress",
+            "--verify",
+            "--hf-endpoint",
+            hub.url(),
+            "--format",
+            "html",
+        ],
+    );
+    assert_eq!(
+        summary_card(&html, "live"),
+        "<li id=\"live\"><b>0</b>live</li>"
+    );
+}
+
 #[test]
 fn report_redacts_a_show_secrets_report_unless_asked() {
     let (dir, _) = history_repo();

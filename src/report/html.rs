@@ -18,7 +18,7 @@ const STYLE: &str = "\
 main{max-width:960px;margin:0 auto;padding:16px}h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:0 0 .4em;word-break:break-all}
 .meta{color:var(--muted)}.summary{display:flex;flex-wrap:wrap;gap:8px;margin:16px 0;padding:0;list-style:none}
 .summary li{flex:1 1 120px;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px}
-.summary b{display:block;font-size:1.6em}.card{border:1px solid var(--line);border-radius:8px;padding:14px;margin:14px 0}
+.summary b{display:block;font-size:1.6em}.summary b.unchecked{font-size:1.1em;line-height:1.9;color:var(--muted)}.card{border:1px solid var(--line);border-radius:8px;padding:14px;margin:14px 0}
 .sev{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-size:.85em}.critical,.high{background:var(--high)}.medium{background:var(--med)}.low{background:var(--low)}
 .live{color:var(--high);font-weight:bold}.dead{color:var(--ok)}table{border-collapse:collapse;width:100%;font-size:.9em}
 td,th{border-top:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;word-break:break-all}
@@ -49,6 +49,16 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .map(|f| &f.secret_sha256)
         .collect::<std::collections::HashSet<_>>()
         .len();
+    // Without `--verify` nothing was asked of the Hub: "0 live" would read
+    // as "nothing is live", so the two cards say "not checked" instead.
+    let checked =
+        report.findings.is_empty() || report.findings.iter().any(|f| f.verification.is_some());
+    let (live, write_capable) = if checked {
+        (format!("<b>{live}</b>"), format!("<b>{write_capable}</b>"))
+    } else {
+        let unchecked = "<b class=\"unchecked\">not checked</b>";
+        (unchecked.to_string(), unchecked.to_string())
+    };
     let files = report
         .findings
         .iter()
@@ -75,7 +85,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "<section id=\"summary\"><h2>Summary</h2><ul class=\"summary\">\
-         <li><b>{}</b>distinct tokens</li><li><b>{live}</b>live</li><li><b>{write_capable}</b>can write</li>\
+         <li><b>{}</b>distinct tokens</li><li id=\"live\">{live}live</li><li id=\"can-write\">{write_capable}can write</li>\
          <li><b>{}</b>places</li><li><b>{files}</b>files or repositories</li><li><b>{}</b>errors</li></ul></section>",
         report.remediation.len(),
         report.findings.len(),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod alert_sink;
+pub mod cdp;
 pub mod estate;
 pub mod hook;
 pub mod hub_server;
