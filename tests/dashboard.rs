@@ -237,7 +237,6 @@ fn badge_is(id: &str, state: &str) -> String {
 
 #[test]
 // enabled when serve's operator API lands
-#[ignore]
 fn dashboard_sign_in_list_and_revoke_in_chromium() {
     let root = tempfile::tempdir().unwrap();
     let r = RepoBuilder::new(root.path(), "model", "acme/app");
