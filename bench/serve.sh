@@ -18,6 +18,8 @@
 #   SERVE_WORKERS=N       serve --workers (default 2, its default)
 #   HUB_LATENCY_MS=N      every API answer of the mock this late (default 30)
 #   SERVE_IDLE=N          idle connections held open during the second burst (default 1000)
+#   SERVE_REVOKE_PUSHES=N pushes of a live token timed from the 202 to the revoke request,
+#                         with --verify --revoke-policy live (default 20; 0 skips)
 #   HFLEAKS_BASELINE=PATH another hfleaks build: both are run RUNS times (default 3),
 #                         interleaved, and the medians printed side by side with ratios
 set -euo pipefail
@@ -28,8 +30,8 @@ machine_summary
 bin="$(hfleaks_bin)"
 log "hfleaks:     $(version_of hfleaks "$bin")"
 log "git:         $(git --version)"
-run_one() { # BINARY JSON
-  python3 "$BENCH_SRC/serve_runner.py" --hfleaks "$1" \
+run_one() { # BINARY JSON [REVOKE_PUSHES]
+  python3 "$BENCH_SRC/serve_runner.py" --hfleaks "$1" --revoke-pushes "${3:-${SERVE_REVOKE_PUSHES:-20}}" \
     --clients "${SERVE_CLIENTS:-8}" --burst "${SERVE_BURST:-2000}" --queued "${SERVE_QUEUED:-10000}" \
     --repos "${SERVE_REPOS:-4}" --pushes "${SERVE_PUSHES:-5}" --workers "${SERVE_WORKERS:-2}" \
     --latency-ms "${HUB_LATENCY_MS:-30}" --idle "${SERVE_IDLE:-1000}" --json "$2"
@@ -43,7 +45,8 @@ log "baseline:    $(version_of hfleaks "$base")"
 runs="${RUNS:-3}"
 for i in $(seq 1 "$runs"); do
   log "round $i of $runs: baseline"
-  run_one "$base" "$BENCH_DIR/serve-base-$i.json" >/dev/null
+  # (the baseline may predate --revoke-policy: no push-to-revoke for it)
+  run_one "$base" "$BENCH_DIR/serve-base-$i.json" 0 >/dev/null
   log "round $i of $runs: hfleaks"
   run_one "$bin" "$BENCH_DIR/serve-new-$i.json" >/dev/null
 done
@@ -65,6 +68,8 @@ rows = [
     ("VmRSS with 10,000 queued", "rss_queued_MiB", "MiB"),
     ("VmHWM (peak)", "vmhwm_MiB", "MiB"),
     ("drain of the 10,000 queued", "drain_s", "s"),
+    ("push to revoke, median of 20 (--revoke-policy live)", "push_to_revoke_median_s", "s"),
+    ("push to revoke, max", "push_to_revoke_max_s", "s"),
 ]
 def med(rs, k):
     xs = [r.get(k) for r in rs if r.get(k) is not None]

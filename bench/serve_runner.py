@@ -247,6 +247,65 @@ def idle(m):
         m.get("hfleaks_events_processed_total", -1) == m.get("hfleaks_events_received_total", -2)
 
 
+def revoked_shas(log):
+    """The sha256 of every token the mock Hub was asked to revoke."""
+    out = set()
+    try:
+        with open(log) as f:
+            for line in f:
+                if '"revoked"' in line:
+                    out.update(json.loads(line).get("revoked", []))
+    except OSError:
+        pass
+    return out
+
+
+def push_to_revoke(args, root, endpoint, env, log, repo, head, tokens):
+    env = dict(env)
+    db = os.path.join(root, "revoke.db")
+    serve = subprocess.Popen(
+        [args.hfleaks, "serve", "--listen", "127.0.0.1:0", "--db", db, "--hf-endpoint", endpoint,
+         "--workers", str(args.workers), "--verify", "--revoke-policy", "live"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    port = []
+
+    def read():
+        for raw in serve.stderr:
+            line = raw.decode("utf-8", "replace")
+            if not port and "listening on http://" in line and "admin" not in line:
+                port.append(int(line.split("listening on http://", 1)[1].split()[0].rsplit(":", 1)[1]))
+    threading.Thread(target=read, daemon=True).start()
+    times = []
+    try:
+        if not wait(lambda: port, 60):
+            return {"revoke_pushes": 0}
+        # The repo's first event audits its history: done before timing.
+        deliver(port[0], push_payload(repo.rid, None, head))
+        for n, token in enumerate(tokens):
+            new = repo.commit({f"keys/k{n}.py": f"K = '{token}'\n"}, f"key {n}")
+            repo.publish()
+            sent = time.perf_counter()
+            status, _ = deliver(port[0], push_payload(repo.rid, head, new))
+            head = new
+            sha = sha256(token)
+            got = status == 202 and wait(lambda: sha in revoked_shas(log), 60, step=0.005)
+            times.append(time.perf_counter() - sent if got else None)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+    ok = [t for t in times if t is not None]
+    return {
+        "revoke_pushes": len(times),
+        "push_to_revoke_median_s": round(statistics.median(ok), 3) if ok else None,
+        "push_to_revoke_max_s": round(max(ok), 3) if ok else None,
+        "push_to_revoke_missing": len(times) - len(ok),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hfleaks", required=True)
@@ -258,6 +317,8 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--latency-ms", type=int, default=30)
     ap.add_argument("--idle", type=int, default=1000, help="idle connections held in phase 2b")
+    ap.add_argument("--revoke-pushes", type=int, default=20,
+                    help="pushes of a live token timed to their revoke (0: skip; needs --revoke-policy)")
     ap.add_argument("--json")
     args = ap.parse_args()
     rng = random.Random(21)
@@ -282,13 +343,18 @@ def main():
         c1 = r.commit({"src/m0.py": "x = 'changed'\n"}, "change")
         r.publish()
         queue.append((r.rid, c0, c1))
+    revoke_repo = Repo(root, "bench/revoke")
+    revoke_head = revoke_repo.commit({"README.md": "# revoke\n"}, "init")
+    revoke_repo.publish()
+    revoke_tokens = [fake_token(rng) for _ in range(args.revoke_pushes)]
     flag = os.path.join(root, "hold.flag")
     config = {
         "git_root": os.path.join(root, "git"),
         "log": os.path.join(root, "requests.jsonl"),
         "api_latency_ms": args.latency_ms,
         "repos": [{"type": "model", "id": rid} for rid in
-                  ["bench/latency", "bench/hold"] + [q[0] for q in queue]],
+                  ["bench/latency", "bench/hold", "bench/revoke"] + [q[0] for q in queue]],
+        "valid_tokens": list(revoke_tokens),
         # Phase 3 holds every worker: the refs of bench/hold and of the
         # queue's repos answer 429 while the flag exists.
         "faults": {"git_hold": {rid: flag for rid in ["bench/hold"] + [q[0] for q in queue]}},
@@ -447,6 +513,13 @@ def main():
             results["sigterm_exit"] = serve.wait(timeout=120)
         except subprocess.TimeoutExpired:
             results["sigterm_exit"] = None
+
+        # 4. Push to revoke: a second server with --verify --revoke-policy
+        # live; each push brings one live token; the time from the 202 to
+        # the revoke request reaching the mock Hub.
+        if revoke_tokens:
+            results.update(push_to_revoke(args, root, endpoint, env, config["log"],
+                                          revoke_repo, revoke_head, revoke_tokens))
     finally:
         if serve.poll() is None:
             serve.kill()
@@ -488,6 +561,11 @@ def main():
     show("database + WAL, all queued", results["db_MiB"], " MiB")
     show("time to drain the queue, hold lifted", results["drain_s"], " s")
     show("exit code after SIGTERM", results["sigterm_exit"])
+    if results.get("revoke_pushes"):
+        print(f"push to revoke: {results['revoke_pushes']} pushes of a live token, --verify --revoke-policy live")
+        show("median (target < 2 s)", results["push_to_revoke_median_s"], " s")
+        show("max", results["push_to_revoke_max_s"], " s")
+        show("not revoked within 60 s", results["push_to_revoke_missing"])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
