@@ -118,6 +118,18 @@ fn incident_of(serve: &Serve, token: &str) -> Value {
         .unwrap_or_else(|| panic!("no incident for the token: {list}"))
 }
 
+/// Neither the database, nor serve's output, nor any alert holds `token`.
+fn assert_nothing_raw(s: &Setup, serve: &Serve, token: &str) {
+    let secrets = [token.to_string()];
+    for (path, bytes) in db_files(&db_in(s.root.path())) {
+        assert_no_secret(&path.display().to_string(), &bytes, &secrets);
+    }
+    assert_no_secret("serve's output", &serve.output_bytes(), &secrets);
+    for d in s.sink.deliveries() {
+        assert_no_secret("an alert", &d.body, &secrets);
+    }
+}
+
 fn alert_of(sink: &AlertSink, token: &str) -> Value {
     let found = alerts_for(sink, token);
     assert_eq!(found.len(), 1, "{found:?}");
@@ -249,14 +261,7 @@ fn reverification_moves_a_token_revoked_elsewhere_to_inactive() {
     assert_eq!(statuses.first(), Some(&"valid"));
     assert_eq!(statuses.last(), Some(&"invalid"));
     // Nothing raw at rest, in the logs or the alerts, after all of it.
-    let secrets = [live.clone()];
-    for (path, bytes) in db_files(&db_in(s.root.path())) {
-        assert_no_secret(&path.display().to_string(), &bytes, &secrets);
-    }
-    assert_no_secret("serve's output", &serve.output_bytes(), &secrets);
-    for d in s.sink.deliveries() {
-        assert_no_secret("an alert", &d.body, &secrets);
-    }
+    assert_nothing_raw(&s, &serve, &live);
 }
 
 #[test]
@@ -369,6 +374,8 @@ fn an_operator_revoke_reads_the_token_again_and_reaches_the_revoke_endpoint() {
         api(&serve, "GET", "/api/incidents?state=gone", &Value::Null).0,
         400
     );
+    // After the revoke: nothing raw in the database, the log or the alerts.
+    assert_nothing_raw(&s, &serve, &live);
 }
 
 #[test]
@@ -495,4 +502,45 @@ fn a_sigkill_between_the_revoke_request_and_its_record_still_ends_revoked() {
     );
     assert_eq!(alert_of(&s.sink, &live)["incident"]["state"], "revoked");
     assert_eq!(incident_of(&serve, &live)["state"], "revoked");
+}
+
+#[test]
+fn a_token_whose_places_are_gone_stays_open_with_a_note() {
+    let live = fake_token(9601);
+    let mut s = setup(&[&live], json!({}));
+    let serve = s.serve().arg("--verify").start();
+    let payload = s.push(&[("k.py", &format!("K = \"{live}\"\n"))]);
+    serve.accept(&payload);
+    assert!(eventually(LONG, || alerts_for(&s.sink, &live).len() == 1));
+    let id = incident_of(&serve, &live)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The repo is deleted on the Hub: no place can be read again.
+    std::fs::remove_dir_all(s.root.path().join("git/models/acme/app.git")).unwrap();
+    let (status, answer) = api(
+        &serve,
+        "POST",
+        &format!("/api/incidents/{id}/verify"),
+        &json!({}),
+    );
+    assert_eq!(status, 409, "{answer}");
+    let i = incident_of(&serve, &live);
+    assert_eq!(i["state"], "open");
+    let note = i["note"].as_str().unwrap_or("");
+    assert!(
+        note.contains("no place could be read") && note.contains("k.py"),
+        "{i}"
+    );
+    assert_eq!(
+        api(
+            &serve,
+            "POST",
+            &format!("/api/incidents/{id}/revoke"),
+            &json!({})
+        )
+        .0,
+        409
+    );
+    assert!(s.revoked().is_empty());
 }

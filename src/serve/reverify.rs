@@ -113,15 +113,7 @@ pub fn act(
             if incident.state == State::Revoked {
                 return Ok(incident);
             }
-            let token = match read_token(shared, &incident) {
-                Ok(t) => t,
-                Err(why) => {
-                    note_unreadable(store, shared, id, &why)?;
-                    return Err(Refusal::Conflict(format!(
-                        "the token could not be read again from any of its places: {why}"
-                    )));
-                }
-            };
+            let token = token_of(shared, store, &incident)?;
             revoke(shared, store, &incident.secret_sha256, token)?;
             update(store, &mut |i| {
                 i.note = None;
@@ -147,15 +139,7 @@ pub fn act(
                     "serve runs without --verify: tokens are not sent to whoami".into(),
                 ));
             }
-            let token = match read_token(shared, &incident) {
-                Ok(t) => t,
-                Err(why) => {
-                    note_unreadable(store, shared, id, &why)?;
-                    return Err(Refusal::Conflict(format!(
-                        "the token could not be read again from any of its places: {why}"
-                    )));
-                }
-            };
+            let token = token_of(shared, store, &incident)?;
             let results = crate::verify::check_all(std::slice::from_ref(&token), &config.verify);
             let Some(v) = results.get(&token).cloned() else {
                 return Err(Refusal::Failed("whoami gave no answer".into()));
@@ -196,15 +180,21 @@ pub fn act(
     }
 }
 
-fn note_unreadable(store: &mut Store, shared: &Shared, id: &str, why: &str) -> Result<(), Refusal> {
-    let note = format!("no place could be read again: {why}");
-    store
-        .update_incident(id, &shared.config.alerts, |i| {
-            i.note = Some(note.clone());
-            i.updated_at = now_ms();
-        })
-        .map_err(Refusal::Failed)?;
-    Ok(())
+/// The incident's raw token, read again; when no place has it, the
+/// incident gets a note saying so (and stays as it is).
+fn token_of(shared: &Shared, store: &mut Store, incident: &Incident) -> Result<String, Refusal> {
+    read_token(shared, incident).or_else(|why| {
+        let note = format!("no place could be read again: {why}");
+        store
+            .update_incident(&incident.id, &shared.config.alerts, |i| {
+                i.note = Some(note.clone());
+                i.updated_at = now_ms();
+            })
+            .map_err(Refusal::Failed)?;
+        Err(Refusal::Conflict(format!(
+            "the token could not be read again from any of its places: {why}"
+        )))
+    })
 }
 
 /// Asks the Hub to revoke `token`, recorded first (see
