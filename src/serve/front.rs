@@ -314,7 +314,7 @@ async fn metrics(app: &App) -> Answer {
         "# HELP hfleaks_events_received_total Webhook deliveries accepted (answered 202).\n\
          # TYPE hfleaks_events_received_total counter\n\
          hfleaks_events_received_total {}\n\
-         # HELP hfleaks_events_processed_total Events done, ignored scopes included.\n\
+         # HELP hfleaks_events_processed_total Deliveries done, ignored scopes included (retries of failed parts are not counted).\n\
          # TYPE hfleaks_events_processed_total counter\n\
          hfleaks_events_processed_total {}\n\
          # HELP hfleaks_queue_depth Events pending, the ones being audited and the retries included.\n\

@@ -892,10 +892,13 @@ fn log_events(
     errors: usize,
     started: Instant,
 ) {
+    // Deliveries from the Hub only: a retry record is this server's own
+    // work, so that processed meets received once all is done.
+    let delivered = events.iter().filter(|e| e.attempts == 0).count();
     shared
         .metrics
         .processed
-        .fetch_add(events.len() as u64, Ordering::Relaxed);
+        .fetch_add(delivered as u64, Ordering::Relaxed);
     let lead = events.iter().find(|e| !plan.ignored.contains(&e.id));
     for e in events {
         let what = format!("event {}: {} {} {}", e.id, e.scope, e.action, e.repo);
