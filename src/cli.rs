@@ -411,7 +411,9 @@ pub struct HubAuditArgs {
     #[arg(value_name = "TARGET", required = true)]
     pub targets: Vec<String>,
 
-    /// Which kinds of repo an owner's listing includes.
+    /// Which kinds of repo an owner's listing includes; `converted` adds
+    /// the Hub's generated Parquet export (`refs/convert/parquet`) of each
+    /// repo to its audit (alone, it keeps every kind).
     #[arg(
         long,
         value_enum,
@@ -569,6 +571,8 @@ pub enum RepoKindArg {
     Datasets,
     Spaces,
     Buckets,
+    /// Not a kind: `refs/convert/parquet` is audited too.
+    Converted,
 }
 
 #[derive(Debug, Args)]

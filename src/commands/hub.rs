@@ -50,12 +50,15 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
     let exclude = exclusions(&args.exclude)?;
+    // `converted` is no kind: named alone, every kind stays in.
+    let named_kinds = args.include.iter().any(|k| *k != RepoKindArg::Converted);
     let kinds: Vec<RepoKind> = RepoKind::HUB
         .into_iter()
         .chain([RepoKind::Bucket])
-        .filter(|k| args.include.contains(&kind_arg(*k)))
+        .filter(|k| !named_kinds || args.include.contains(&kind_arg(*k)))
         .collect();
-    let options = fleet::options(&args.fleet, &args.size)?;
+    let mut options = fleet::options(&args.fleet, &args.size)?;
+    options.converted = args.include.contains(&RepoKindArg::Converted);
     let token = token_from_env();
     let run = Run::start(config)?;
     let client = Arc::new(Hub::new(endpoint, timeout).patient(RATE_LIMIT_WAIT));

@@ -241,6 +241,7 @@ fn audit_group(
             cache: None,
             state: None,
             shard: None,
+            converted: false,
         };
         let single = audit_one(&shared.scanner, &u, &options, &extras, previous.as_ref());
         // (The audit layer has shown its errors.)

@@ -1,5 +1,6 @@
 //! Archives and compressed files as sources: the members of a zip (and its
-//! family: `.whl`, `.jar`, `.nupkg`), a tar, a gzip file or a `.tar.gz`,
+//! family: `.whl`, `.jar`, `.nupkg`), a tar, a file compressed with gzip,
+//! zstd, bzip2, xz or lz4 (frame format), or a tar so compressed,
 //! recognised by their content (magic bytes), not their names, so that a
 //! blob in git history is opened the same way as a file. Pure and bounded:
 //! nothing is written anywhere; each member is read into memory only up to
@@ -27,6 +28,10 @@ pub enum Kind {
     Zip,
     Gzip,
     Tar,
+    Zstd,
+    Bzip2,
+    Xz,
+    Lz4,
 }
 
 /// The container `content` is, from its first bytes.
@@ -35,6 +40,17 @@ pub fn kind(content: &[u8]) -> Option<Kind> {
         Some(Kind::Zip)
     } else if content.starts_with(&[0x1f, 0x8b]) {
         Some(Kind::Gzip)
+    } else if content.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(Kind::Zstd)
+    } else if content.len() >= 4
+        && content.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&content[3])
+    {
+        Some(Kind::Bzip2)
+    } else if content.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Some(Kind::Xz)
+    } else if content.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        Some(Kind::Lz4)
     } else if content.len() >= 262 && &content[257..262] == b"ustar" {
         Some(Kind::Tar)
     } else {
@@ -88,46 +104,73 @@ fn open_into(kind: Kind, content: &[u8], name: &str, budget: &mut Budget, opened
         Kind::Zip => zip_members(content, budget, opened),
         Kind::Tar => tar_members(content, budget, opened),
         Kind::Gzip => {
-            let mut decoder = flate2::read::MultiGzDecoder::new(content);
+            let decoder = flate2::read::MultiGzDecoder::new(content);
             let inner_name = decoder
                 .header()
                 .and_then(|h| h.filename())
                 .map(|f| String::from_utf8_lossy(f).into_owned());
-            let (data, problem) = budget.read(&mut decoder, content.len() as u64);
-            let unreadable = problem.is_some() && data.as_ref().is_some_and(Vec::is_empty);
-            if let Some(p) = problem {
-                opened.problems.push(p);
-            }
-            match data {
-                // Nothing came out: not gzip after all (the caller scans it as bytes).
-                _ if unreadable => {}
-                Some(data) if self::kind(&data) == Some(Kind::Tar) => {
-                    tar_members(&data, budget, opened);
-                }
-                Some(data) => opened.members.push(Member {
-                    name: inner_name.unwrap_or_else(|| gunzipped_name(name)),
-                    data,
-                }),
-                None => opened.skipped.push((
-                    inner_name.unwrap_or_else(|| gunzipped_name(name)),
-                    limits.member,
-                )),
-            }
+            let name = inner_name.unwrap_or_else(|| unpacked_name(name));
+            one_stream(decoder, content, name, budget, opened);
+        }
+        Kind::Zstd => match zstd::stream::read::Decoder::with_buffer(content) {
+            Ok(decoder) => one_stream(decoder, content, unpacked_name(name), budget, opened),
+            Err(e) => opened
+                .problems
+                .push(format!("cannot read zstd stream: {e}")),
+        },
+        Kind::Bzip2 => {
+            let decoder = bzip2::read::MultiBzDecoder::new(content);
+            one_stream(decoder, content, unpacked_name(name), budget, opened);
+        }
+        Kind::Xz => {
+            let decoder = liblzma::read::XzDecoder::new_multi_decoder(content);
+            one_stream(decoder, content, unpacked_name(name), budget, opened);
+        }
+        Kind::Lz4 => {
+            let decoder = lz4_flex::frame::FrameDecoder::new(content);
+            one_stream(decoder, content, unpacked_name(name), budget, opened);
         }
     }
 }
 
-/// `notes.txt.gz` → `notes.txt`; `x.tgz` → `x.tar`; otherwise the last
-/// path component.
-fn gunzipped_name(name: &str) -> String {
+/// The one member of a compressed file (or the members of the tar it
+/// holds), read from `decoder` over the `content` bytes.
+fn one_stream(
+    mut decoder: impl Read,
+    content: &[u8],
+    name: String,
+    budget: &mut Budget,
+    opened: &mut Opened,
+) {
+    let limits = budget.limits;
+    let (data, problem) = budget.read(&mut decoder, content.len() as u64);
+    let unreadable = problem.is_some() && data.as_ref().is_some_and(Vec::is_empty);
+    if let Some(p) = problem {
+        opened.problems.push(p);
+    }
+    match data {
+        // Nothing came out: not compressed after all (the caller scans it as bytes).
+        _ if unreadable => {}
+        Some(data) if self::kind(&data) == Some(Kind::Tar) => {
+            tar_members(&data, budget, opened);
+        }
+        Some(data) => opened.members.push(Member { name, data }),
+        None => opened.skipped.push((name, limits.member)),
+    }
+}
+
+/// `notes.txt.gz` → `notes.txt`, `train.jsonl.zst` → `train.jsonl`;
+/// `x.tgz` → `x.tar`; otherwise the last path component.
+fn unpacked_name(name: &str) -> String {
     let base = name.rsplit(['/', '!']).next().unwrap_or(name);
     if let Some(stem) = base.strip_suffix(".tgz") {
-        format!("{stem}.tar")
-    } else if let Some(stem) = base.strip_suffix(".gz") {
-        stem.to_string()
-    } else {
-        base.to_string()
+        return format!("{stem}.tar");
     }
+    [".gz", ".zst", ".zstd", ".bz2", ".xz", ".lz4"]
+        .iter()
+        .find_map(|ext| base.strip_suffix(ext))
+        .unwrap_or(base)
+        .to_string()
 }
 
 /// The bytes an archive may still expand to, and how members are read.
