@@ -446,6 +446,43 @@ impl Scanner {
             total: self.config.max_archive_bytes,
             ratio: self.config.max_archive_ratio,
         };
+        if archive::is_stream(kind) {
+            // Text is streamed a window of lines at a time; what must be
+            // unpacked whole (a tar, a nested archive, a table, a
+            // notebook, UTF-16) is opened below.
+            let whole = |name: &str, first: &[u8]| {
+                is_notebook(name)
+                    || archive::kind(first).is_some()
+                    || dataset::kind(first).is_some()
+                    || first.starts_with(&[0xff, 0xfe])
+                    || first.starts_with(&[0xfe, 0xff])
+            };
+            let mut found = Vec::new();
+            let streamed = archive::stream(
+                kind,
+                content,
+                path,
+                &limits,
+                budget,
+                &whole,
+                &mut |name, window, first_line| {
+                    let inner = format!("{path}!{}", printable(name));
+                    let first = found.len();
+                    self.scan_text(window, &inner, false, &mut found);
+                    for f in &mut found[first..] {
+                        f.line += first_line;
+                        f.end_line += first_line;
+                    }
+                },
+            );
+            if let Some(streamed) = streamed {
+                out.findings.extend(found);
+                for p in &streamed.problems {
+                    out.problems.push(ScanError::new(path, printable(p)));
+                }
+                return true;
+            }
+        }
         let opened = archive::open(kind, content, path, &limits, budget);
         for p in &opened.problems {
             out.problems.push(ScanError::new(path, printable(p)));

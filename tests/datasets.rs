@@ -440,6 +440,35 @@ fn each_compressed_text_format_is_read_line_by_line() {
 }
 
 #[test]
+fn a_compressed_stream_is_read_in_windows_past_the_file_size_limit() {
+    // 300,000 lines (about 27 MiB) in a small zstd file; the token far
+    // past the first window, and the file far past --max-file-size once
+    // decompressed: streamed, never held whole.
+    let token = fake_token(2810);
+    let data = jsonl(300_000, 280_000, &token);
+    assert!(data.len() > 5 * archive_window());
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "big.jsonl.zst",
+        &zstd::encode_all(&data[..], 3).unwrap(),
+    );
+    let (code, r) = scan(dir.path(), &["--max-file-size", "2M"]);
+    assert_eq!(code, 1, "{r}");
+    let f = one(&r, &token);
+    assert_eq!(f["path"], "big.jsonl.zst!big.jsonl");
+    assert_eq!(f["line"], 280_001);
+    assert_eq!(
+        f["column"],
+        "{\"text\": \"user 280000: my key is ".len() + 1
+    );
+}
+
+fn archive_window() -> usize {
+    hfleaks::sources::archive::WINDOW
+}
+
+#[test]
 fn identifiers_placeholders_and_floats_in_cells_are_not_findings() {
     let traps: Vec<String> = [
         "from huggingface_hub import hf_hub_download",
