@@ -8,7 +8,9 @@
 //! ones (list, struct, map) included; numbers are never decoded. Parquet is
 //! read a row group at a time through the low-level column readers, a few
 //! values at a time, so memory stays near one page and a small batch of
-//! values, never a whole row group. Bounded like archives: a cell larger
+//! values, never a whole row group. Bounded like archives (a column chunk
+//! whose metadata says it decodes past the budget is not started; a page's
+//! own header is the parquet crate's to check, up to 2 GiB): a cell larger
 //! than the member limit is left out (and noted); the cells of a file add
 //! up to at most what the shared budget allows, then reading stops with a
 //! note. Pure: no I/O, nothing written; a corrupt file is a problem naming
@@ -190,7 +192,18 @@ fn parquet_cells(content: &[u8], cells: &mut Cells) {
             }
             let name = column.path().string();
             let chunk = group.metadata().column(c);
-            let avg = chunk.uncompressed_size().max(0) as u64 / chunk.num_values().max(1) as u64;
+            let decoded = chunk.uncompressed_size().max(0) as u64;
+            // Pages are decompressed whole: a column chunk that says it
+            // decodes to more than the budget left is not started.
+            if decoded > cells.left {
+                cells.read.problems.push(format!(
+                    "stopped reading at row group {g} (row {first_row}): column {name} decodes to \
+                     {decoded} bytes, more than is left of --max-archive-size ({} bytes)",
+                    cells.limits.total
+                ));
+                return;
+            }
+            let avg = decoded / chunk.num_values().max(1) as u64;
             let leaf = Leaf {
                 name: &name,
                 first_row,
