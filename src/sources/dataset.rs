@@ -6,8 +6,8 @@
 //!
 //! Only string and binary leaf columns are read, value by value, nested
 //! ones (list, struct, map) included; numbers are never decoded. Parquet is
-//! read a row group at a time through the low-level column readers, a few
-//! values at a time, so memory stays near one page and a small batch of
+//! read a column chunk at a time (only its bytes copied out of the file)
+//! through the low-level column readers, a few values at a time, so memory stays near one page and a small batch of
 //! values, never a whole row group. Bounded like archives (a column chunk
 //! whose metadata says it decodes past the budget is not started; a page's
 //! own header is the parquet crate's to check, up to 2 GiB): a cell larger
@@ -23,10 +23,14 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use parquet::basic::Type as PhysicalType;
-use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
+use std::sync::Arc;
+
+use parquet::column::reader::{ColumnReader, ColumnReaderImpl, get_column_reader};
 use parquet::data_type::{AsBytes, DataType as ParquetType};
-use parquet::file::reader::FileReader;
-use parquet::file::serialized_reader::SerializedFileReader;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaDataReader};
+use parquet::file::reader::{ChunkReader, Length};
+use parquet::file::serialized_reader::SerializedPageReader;
 
 use super::archive::Limits;
 
@@ -102,19 +106,43 @@ pub fn read(
         stopped: false,
         each,
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| match table {
+    let outcome = quietly(|| match table {
         Table::Parquet => parquet_cells(content, &mut cells),
         Table::ArrowFile | Table::ArrowStream => arrow_cells(table, content, &mut cells),
-    }));
+    });
     if outcome.is_err() {
         cells.read.opened = true;
         cells.read.problems.push(format!(
-            "truncated or corrupt {}: its reader failed",
+            "truncated or corrupt {}: its reader stopped on an inconsistency",
             table.name()
         ));
     }
     *left = cells.left;
     cells.read
+}
+
+thread_local! {
+    /// Set while a reader runs on this thread: its panic is caught and
+    /// reported as a problem, so the panic hook stays silent.
+    static READING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `read` with its panics caught (the Arrow readers assert on some
+/// corrupt buffers) and kept off stderr; `Err` when it panicked.
+fn quietly(read: impl FnOnce()) -> Result<(), ()> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !READING.with(|r| r.get()) {
+                previous(info);
+            }
+        }));
+    });
+    READING.with(|r| r.set(true));
+    let outcome = catch_unwind(AssertUnwindSafe(read));
+    READING.with(|r| r.set(false));
+    outcome.map_err(|_| ())
 }
 
 /// The cells read so far and the bounds on them.
@@ -156,10 +184,10 @@ impl Cells<'_> {
 }
 
 fn parquet_cells(content: &[u8], cells: &mut Cells) {
-    let reader = match SerializedFileReader::new(bytes::Bytes::copy_from_slice(content)) {
-        Ok(r) => r,
+    cells.read.opened = true;
+    let meta = match ParquetMetaDataReader::new().parse_and_finish(&Whole(content)) {
+        Ok(meta) => meta,
         Err(e) => {
-            cells.read.opened = true;
             cells
                 .read
                 .problems
@@ -167,21 +195,19 @@ fn parquet_cells(content: &[u8], cells: &mut Cells) {
             return;
         }
     };
-    cells.read.opened = true;
-    let meta = reader.metadata();
     let schema = meta.file_metadata().schema_descr_ptr();
     let mut first_row = 0u64;
     for g in 0..meta.num_row_groups() {
-        let group = match reader.get_row_group(g) {
-            Ok(group) => group,
-            Err(e) => {
-                cells
-                    .read
-                    .problems
-                    .push(format!("row group {g}: truncated or corrupt: {e}"));
-                return;
-            }
-        };
+        let group = meta.row_group(g);
+        if group.num_columns() != schema.num_columns() {
+            cells.read.problems.push(format!(
+                "row group {g}: truncated or corrupt: {} columns, the schema has {}",
+                group.num_columns(),
+                schema.num_columns()
+            ));
+            return;
+        }
+        let rows = group.num_rows().max(0) as u64;
         for c in 0..schema.num_columns() {
             let column = schema.column(c);
             if !matches!(
@@ -191,7 +217,10 @@ fn parquet_cells(content: &[u8], cells: &mut Cells) {
                 continue;
             }
             let name = column.path().string();
-            let chunk = group.metadata().column(c);
+            let corrupt = |e: &dyn std::fmt::Display| {
+                format!("row group {g}, column {name}: truncated or corrupt: {e}")
+            };
+            let chunk = group.column(c);
             let decoded = chunk.uncompressed_size().max(0) as u64;
             // Pages are decompressed whole: a column chunk that says it
             // decodes to more than the budget left is not started.
@@ -203,32 +232,131 @@ fn parquet_cells(content: &[u8], cells: &mut Cells) {
                 ));
                 return;
             }
-            let avg = decoded / chunk.num_values().max(1) as u64;
+            // Only this column chunk's bytes are copied out for its reader,
+            // never the whole file.
+            let Some(bytes) = chunk_bytes(content, chunk) else {
+                let e = "the column chunk lies outside the file";
+                cells.read.problems.push(corrupt(&e));
+                return;
+            };
+            let pages = SerializedPageReader::new(Arc::new(bytes), chunk, rows as usize, None);
+            let reader = match pages {
+                Ok(pages) => get_column_reader(column.clone(), Box::new(pages)),
+                Err(e) => {
+                    cells.read.problems.push(corrupt(&e));
+                    return;
+                }
+            };
             let leaf = Leaf {
                 name: &name,
                 first_row,
                 max_def: column.max_def_level(),
                 max_rep: column.max_rep_level(),
-                batch: batch_for(avg),
+                batch: batch_for(decoded / chunk.num_values().max(1) as u64),
             };
-            let done = match group.get_column_reader(c) {
-                Ok(ColumnReader::ByteArrayColumnReader(r)) => leaf.read(r, cells),
-                Ok(ColumnReader::FixedLenByteArrayColumnReader(r)) => leaf.read(r, cells),
-                Ok(_) => Ok(true),
-                Err(e) => Err(e),
+            let done = match reader {
+                ColumnReader::ByteArrayColumnReader(r) => leaf.read(r, cells),
+                ColumnReader::FixedLenByteArrayColumnReader(r) => leaf.read(r, cells),
+                _ => Ok(true),
             };
             match done {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => {
-                    cells.read.problems.push(format!(
-                        "row group {g}, column {name}: truncated or corrupt: {e}"
-                    ));
+                    cells.read.problems.push(corrupt(&e));
                     return;
                 }
             }
         }
-        first_row += group.metadata().num_rows().max(0) as u64;
+        first_row += rows;
+    }
+}
+
+/// A column chunk's bytes (its dictionary page, if any, and its data
+/// pages), copied from the file; `None` when the metadata places it
+/// outside.
+fn chunk_bytes(content: &[u8], chunk: &ColumnChunkMetaData) -> Option<ChunkBytes> {
+    let start = chunk
+        .dictionary_page_offset()
+        .unwrap_or(chunk.data_page_offset());
+    let start = usize::try_from(start).ok()?;
+    let len = usize::try_from(chunk.compressed_size()).ok()?;
+    let bytes = content.get(start..start.checked_add(len)?)?;
+    Some(ChunkBytes {
+        offset: start as u64,
+        bytes: bytes::Bytes::copy_from_slice(bytes),
+    })
+}
+
+/// The whole file, borrowed: what the footer is read from.
+struct Whole<'a>(&'a [u8]);
+
+fn out_of_file(start: u64, length: usize) -> ParquetError {
+    ParquetError::EOF(format!(
+        "{length} bytes at offset {start} are past the end of the file"
+    ))
+}
+
+impl Length for Whole<'_> {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+impl<'a> ChunkReader for Whole<'a> {
+    type T = &'a [u8];
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<&'a [u8]> {
+        let data: &'a [u8] = self.0;
+        usize::try_from(start)
+            .ok()
+            .and_then(|s| data.get(s..))
+            .ok_or_else(|| out_of_file(start, 0))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        usize::try_from(start)
+            .ok()
+            .and_then(|s| self.0.get(s..s.checked_add(length)?))
+            .map(bytes::Bytes::copy_from_slice)
+            .ok_or_else(|| out_of_file(start, length))
+    }
+}
+
+/// One column chunk's bytes, at their offset in the file.
+struct ChunkBytes {
+    offset: u64,
+    bytes: bytes::Bytes,
+}
+
+impl ChunkBytes {
+    fn slice(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        start
+            .checked_sub(self.offset)
+            .and_then(|s| usize::try_from(s).ok())
+            .filter(|&s| s.checked_add(length).is_some_and(|e| e <= self.bytes.len()))
+            .map(|s| self.bytes.slice(s..s + length))
+            .ok_or_else(|| out_of_file(start, length))
+    }
+}
+
+impl Length for ChunkBytes {
+    fn len(&self) -> u64 {
+        self.offset + self.bytes.len() as u64
+    }
+}
+
+impl ChunkReader for ChunkBytes {
+    type T = bytes::buf::Reader<bytes::Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let rest = (self.len().saturating_sub(start)) as usize;
+        use bytes::Buf;
+        Ok(self.slice(start, rest)?.reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.slice(start, length)
     }
 }
 
@@ -302,6 +430,27 @@ impl Leaf<'_> {
 }
 
 fn arrow_cells(table: Table, content: &[u8], cells: &mut Cells) {
+    // The readers allocate what a block or message header says before
+    // reading it: headers that point past the file are refused first.
+    let mut content = content;
+    let mut cut = None;
+    match table {
+        Table::ArrowFile => {
+            if let Err(e) = file_blocks_fit(content) {
+                cells.read.opened = true;
+                cells
+                    .read
+                    .problems
+                    .push(format!("truncated or corrupt Arrow IPC file: {e}"));
+                return;
+            }
+        }
+        _ => {
+            let (whole, problem) = stream_messages_fit(content);
+            content = &content[..whole];
+            cut = problem;
+        }
+    }
     let batches: Box<dyn Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>>> =
         match table {
             Table::ArrowFile => {
@@ -324,6 +473,12 @@ fn arrow_cells(table: Table, content: &[u8], cells: &mut Cells) {
             },
         };
     cells.read.opened = true;
+    if let Some(problem) = cut {
+        cells
+            .read
+            .problems
+            .push(format!("truncated or corrupt Arrow IPC stream: {problem}"));
+    }
     let mut first_row = 0u64;
     for (b, batch) in batches.enumerate() {
         let batch = match batch {
@@ -343,6 +498,84 @@ fn arrow_cells(table: Table, content: &[u8], cells: &mut Cells) {
             }
         }
         first_row += batch.num_rows() as u64;
+    }
+}
+
+/// Whether every block an Arrow IPC file's footer lists lies inside it.
+fn file_blocks_fit(content: &[u8]) -> Result<(), String> {
+    let n = content.len();
+    let tail = n
+        .checked_sub(10)
+        .and_then(|at| content.get(at..))
+        .filter(|t| t.ends_with(b"ARROW1"))
+        .ok_or("no footer (truncated?)")?;
+    let footer_len = i32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    let footer = usize::try_from(footer_len)
+        .ok()
+        .and_then(|len| content.get((n - 10).checked_sub(len)?..n - 10))
+        .ok_or("the footer's length points outside the file")?;
+    let footer = arrow_ipc::root_as_footer(footer).map_err(|e| format!("footer: {e}"))?;
+    let blocks = [footer.dictionaries(), footer.recordBatches()];
+    for (i, b) in blocks.into_iter().flatten().flatten().enumerate() {
+        let end =
+            i128::from(b.offset()) + i128::from(b.metaDataLength()) + i128::from(b.bodyLength());
+        if b.offset() < 0 || b.metaDataLength() < 0 || b.bodyLength() < 0 || end > n as i128 {
+            return Err(format!("block {i} lies outside the file"));
+        }
+    }
+    Ok(())
+}
+
+/// How many bytes of an Arrow IPC stream are whole messages (each body
+/// inside the file), and what was wrong after them, if anything.
+fn stream_messages_fit(content: &[u8]) -> (usize, Option<String>) {
+    let word = |at: usize| {
+        content
+            .get(at..at.checked_add(4)?)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let mut at = 0usize;
+    loop {
+        let start = at;
+        let Some(mut len) = word(at) else {
+            return (start, None);
+        };
+        at += 4;
+        if len == -1 {
+            let Some(l) = word(at) else {
+                return (start, Some(format!("cut in the message at byte {start}")));
+            };
+            len = l;
+            at += 4;
+        }
+        if len == 0 {
+            return (at, None);
+        }
+        let Some(meta) = usize::try_from(len)
+            .ok()
+            .and_then(|l| content.get(at..at.checked_add(l)?))
+        else {
+            return (start, Some(format!("cut in the message at byte {start}")));
+        };
+        let body = match arrow_ipc::root_as_message(meta) {
+            Ok(m) => m.bodyLength(),
+            Err(e) => return (start, Some(format!("message at byte {start}: {e}"))),
+        };
+        at += meta.len();
+        match usize::try_from(body)
+            .ok()
+            .filter(|&b| b <= content.len() - at)
+        {
+            Some(b) => at += b,
+            None => {
+                return (
+                    start,
+                    Some(format!(
+                        "the message at byte {start} says its body is {body} bytes, past the end of the file"
+                    )),
+                );
+            }
+        }
     }
 }
 
@@ -561,6 +794,12 @@ mod tests {
         (got, read)
     }
 
+    /// Whatever reading gives, for input that may be no table at all.
+    fn cells_of_any(content: &[u8]) -> Option<Read> {
+        let table = kind(content)?;
+        Some(read(table, content, &limits(), &mut (1 << 20), &mut |_| {}))
+    }
+
     fn chat_batch() -> RecordBatch {
         let content = StringArray::from(vec![Some("hi"), Some("there"), None, Some("bye")]);
         let role = StringArray::from(vec!["user", "assistant", "user", "user"]);
@@ -612,6 +851,20 @@ mod tests {
                 (5, "messages.item.content", "bye"),
             ]
         );
+        // Cut or flipped anywhere: problems, never a crash.
+        let mut rng = 5u64;
+        for n in (1..out.len()).step_by(3) {
+            let _ = cells_of_any(&out[..n]);
+        }
+        for _ in 0..300 {
+            let mut bad = out.clone();
+            for _ in 0..3 {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let at = 8 + (rng >> 33) as usize % (bad.len() - 8);
+                bad[at] ^= 1 << (rng % 8);
+            }
+            let _ = cells_of_any(&bad);
+        }
     }
 
     #[test]
@@ -628,6 +881,107 @@ mod tests {
             let (_, read) = cells_of(&out[..cut]);
             assert!(read.opened);
             assert!(!read.problems.is_empty(), "cut at {cut}");
+        }
+        let mut rng = 11u64;
+        for _ in 0..300 {
+            let mut bad = out.clone();
+            for _ in 0..3 {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let at = 8 + (rng >> 33) as usize % (bad.len() - 16);
+                bad[at] ^= 1 << (rng % 8);
+            }
+            // The Arrow reader asserts on some corrupt buffers: caught.
+            let read = read(
+                Table::ArrowFile,
+                &bad,
+                &limits(),
+                &mut (1 << 20),
+                &mut |_| {},
+            );
+            assert!(read.opened);
+        }
+    }
+
+    fn small_parquet() -> Vec<u8> {
+        use parquet::data_type::{ByteArray, ByteArrayType};
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        let schema = "message m { required binary text (UTF8); optional binary note (UTF8); }";
+        let schema = Arc::new(parquet::schema::parser::parse_message_type(schema).unwrap());
+        let props = WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .set_data_page_row_count_limit(8)
+            .set_write_batch_size(8)
+            .build();
+        let mut w = SerializedFileWriter::new(Vec::new(), schema, Arc::new(props)).unwrap();
+        for g in 0..2 {
+            let mut group = w.next_row_group().unwrap();
+            let text: Vec<ByteArray> = (0..40)
+                .map(|i| ByteArray::from(format!("row {g}-{i} says hello").as_str()))
+                .collect();
+            let mut col = group.next_column().unwrap().unwrap();
+            col.typed::<ByteArrayType>()
+                .write_batch(&text, None, None)
+                .unwrap();
+            col.close().unwrap();
+            let notes: Vec<ByteArray> = (0..20)
+                .map(|i| ByteArray::from(format!("n{i}").as_str()))
+                .collect();
+            let defs: Vec<i16> = (0..40).map(|i| (i % 2) as i16).collect();
+            let mut col = group.next_column().unwrap().unwrap();
+            col.typed::<ByteArrayType>()
+                .write_batch(&notes, Some(&defs), None)
+                .unwrap();
+            col.close().unwrap();
+            group.close().unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn parquet_rows_count_across_row_groups_and_skip_nulls() {
+        let file = small_parquet();
+        let (got, read) = cells_of(&file);
+        assert!(read.problems.is_empty(), "{:?}", read.problems);
+        assert_eq!(got.len(), 120);
+        assert!(got.contains(&(79, "text".to_string(), "row 1-39 says hello".to_string())));
+        assert!(got.contains(&(41, "note".to_string(), "n0".to_string())));
+        assert!(got.contains(&(79, "note".to_string(), "n19".to_string())));
+    }
+
+    #[test]
+    fn cut_or_flipped_parquet_is_a_problem_and_never_a_panic() {
+        let file = small_parquet();
+        let mut rng = 27u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) as usize
+        };
+        let mut inputs: Vec<Vec<u8>> = (4..file.len())
+            .step_by(5)
+            .map(|n| file[..n].to_vec())
+            .collect();
+        for _ in 0..300 {
+            let mut bad = file.clone();
+            for _ in 0..3 {
+                let at = 4 + next() % (bad.len() - 8);
+                bad[at] ^= 1 << (next() % 8);
+            }
+            inputs.push(bad);
+        }
+        for input in inputs {
+            let Some(t) = kind(&input) else { continue };
+            let read = read(t, &input, &limits(), &mut (1 << 20), &mut |_| {});
+            assert!(
+                !read
+                    .problems
+                    .iter()
+                    .any(|p| p.contains("its reader stopped")),
+                "{:?}",
+                read.problems
+            );
         }
     }
 
