@@ -103,6 +103,8 @@ def main():
         summary = json.load(f)
     os.makedirs(args.out_dir, exist_ok=True)
     planted = summary["planted"]
+    here = os.path.dirname(os.path.abspath(args.summary))
+    summary["files"] = {k: os.path.join(here, v) for k, v in summary["files"].items()}
     print(f"dataset set: {summary['rows']:,} chat rows, {mib(summary['text_bytes'])} of text, "
           f"{summary['row_groups']} row groups (largest: {mib(summary['largest_row_group_text_bytes'])} "
           f"of decoded text), {len(planted)} planted tokens "

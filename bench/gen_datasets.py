@@ -93,6 +93,7 @@ def main():
         planted.append({"token": token, "row": row, "line": row + 1,
                         "encoded": k % 4 == 3})
 
+    args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
     table = pa.table({
         "id": pa.array(ids, pa.int64()),
