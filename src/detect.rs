@@ -395,13 +395,16 @@ impl Scanner {
         };
         let mut found = Vec::new();
         let read = dataset::read(table, content, &limits, budget, &mut |cell| {
-            let first = found.len();
-            self.scan_text(cell.value, path, false, &mut found);
-            for f in &mut found[first..] {
+            // Each cell on its own: its places are its own, never compared
+            // with another cell's when repeats are dropped.
+            let mut in_cell = Vec::new();
+            self.scan_text(cell.value, path, false, &mut in_cell);
+            for mut f in in_cell {
                 f.record = Some(Record {
                     row: cell.row,
                     column: cell.column.to_string(),
                 });
+                found.push(f);
             }
         });
         if !read.opened {
@@ -467,11 +470,12 @@ impl Scanner {
                 &whole,
                 &mut |name, window, first_line| {
                     let inner = format!("{path}!{}", printable(name));
-                    let first = found.len();
-                    self.scan_text(window, &inner, false, &mut found);
-                    for f in &mut found[first..] {
+                    let mut in_window = Vec::new();
+                    self.scan_text(window, &inner, false, &mut in_window);
+                    for mut f in in_window {
                         f.line += first_line;
                         f.end_line += first_line;
+                        found.push(f);
                     }
                 },
             );

@@ -324,6 +324,9 @@ fn base64_in_a_cell_is_decoded_and_placed_in_the_cell() {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("HF_TOKEN={token}"));
     let mut rows = rows_with(30, usize::MAX, "");
     rows[17] = format!("config blob: {encoded}");
+    // The same token plain in another row, at an overlapping place of its
+    // cell: each cell's findings stand on their own.
+    rows[4] = format!("config: HF_TOKEN={token}");
     let file = parquet(
         TEXT_AND_SCORE,
         props(Compression::SNAPPY, WriterVersion::PARQUET_1_0, false),
@@ -332,7 +335,11 @@ fn base64_in_a_cell_is_decoded_and_placed_in_the_cell() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "logs.parquet", &file);
     let (_, r) = scan(dir.path(), &[]);
-    let f = one(&r, &token);
+    let found = of(&r, &token);
+    assert_eq!(found.len(), 2, "{r}");
+    let plain = found.iter().find(|f| f["record"]["row"] == 4).unwrap();
+    assert!(plain["encoding"].is_null());
+    let f = found.iter().find(|f| f["record"]["row"] == 17).unwrap();
     assert_eq!(f["encoding"], "base64");
     assert_eq!(f["record"], json!({"row": 17, "column": "text"}));
     assert_eq!(f["column"], "config blob: ".len() + 1);
