@@ -345,6 +345,34 @@ fn base64_in_a_cell_is_decoded_and_placed_in_the_cell() {
     assert_eq!(f["column"], "config blob: ".len() + 1);
 }
 
+#[test]
+fn history_finds_a_parquet_blob_at_its_row_and_names_its_removal() {
+    let token = fake_token(2785);
+    let file = parquet(
+        TEXT_AND_SCORE,
+        props(
+            Compression::ZSTD(ZstdLevel::default()),
+            WriterVersion::PARQUET_2_0,
+            true,
+        ),
+        vec![vec![text(&rows_with(25, 21, &token)), scores(25)]],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write(dir.path(), "data/train.parquet", &file);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-qm", "add data"]);
+    git(dir.path(), &["rm", "-q", "data/train.parquet"]);
+    git(dir.path(), &["commit", "-qm", "drop the shard"]);
+    let (code, r) = run_json(dir.path(), &["history", "--no-progress"]);
+    assert_eq!(code, 1, "{r}");
+    let f = one(&r, &token);
+    assert_eq!(f["path"], "data/train.parquet");
+    assert_eq!(f["record"], json!({"row": 21, "column": "text"}));
+    assert_eq!(f["commit"]["summary"], "add data");
+    assert_eq!(f["removed_in"]["summary"], "drop the shard");
+}
+
 fn arrow_batch(rows: &[String]) -> RecordBatch {
     let schema = Schema::new(vec![
         Field::new("text", DataType::Utf8, true),
