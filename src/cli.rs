@@ -146,7 +146,8 @@ pub struct DetectArgs {
     )]
     pub max_decode_depth: usize,
 
-    /// Do not open archives and compressed files (zip, whl, jar, tar, gz, tgz).
+    /// Do not open archives, compressed files (zip, whl, jar, tar, gz, zst,
+    /// bz2, xz, lz4) or datasets (Parquet, Arrow): scan their bytes as they are.
     #[arg(long, help_heading = "Detection")]
     pub no_archives: bool,
 
@@ -160,7 +161,8 @@ pub struct DetectArgs {
     )]
     pub max_archive_depth: usize,
 
-    /// Stop reading an archive once its members add up to SIZE decompressed.
+    /// Stop reading an archive once its members add up to SIZE decompressed
+    /// (a Parquet or Arrow file: once its text cells do).
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, help_heading = "Detection")]
     pub max_archive_size: u64,
 
