@@ -146,7 +146,8 @@ pub struct DetectArgs {
     )]
     pub max_decode_depth: usize,
 
-    /// Do not open archives and compressed files (zip, whl, jar, tar, gz, tgz).
+    /// Do not open archives, compressed files (zip, whl, jar, tar, gz, zst,
+    /// bz2, xz, lz4) or datasets (Parquet, Arrow): scan their bytes as they are.
     #[arg(long, help_heading = "Detection")]
     pub no_archives: bool,
 
@@ -160,7 +161,8 @@ pub struct DetectArgs {
     )]
     pub max_archive_depth: usize,
 
-    /// Stop reading an archive once its members add up to SIZE decompressed.
+    /// Stop reading an archive once its members add up to SIZE decompressed
+    /// (a Parquet or Arrow file: once its text cells do).
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size, help_heading = "Detection")]
     pub max_archive_size: u64,
 
@@ -412,8 +414,10 @@ pub struct HubAuditArgs {
     #[arg(value_name = "TARGET", required = true)]
     pub targets: Vec<String>,
 
-    /// What is read: the kinds of repo an owner's listing includes, and
-    /// `variables`, each audited Space's variables.
+    /// What is read: the kinds of repo an owner's listing includes,
+    /// `variables` (each audited Space's variables), and `converted` (the
+    /// Hub's generated Parquet export, `refs/convert/parquet`, of each repo;
+    /// named with no kind, it keeps the default kinds).
     #[arg(
         long,
         value_enum,
@@ -603,6 +607,8 @@ pub enum RepoKindArg {
     Kernels,
     /// Each audited Space's variables (`/api/spaces/NS/NAME/variables`).
     Variables,
+    /// Not a kind: `refs/convert/parquet` is audited too.
+    Converted,
 }
 
 #[derive(Debug, Args)]

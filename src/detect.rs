@@ -14,8 +14,8 @@ use crate::finding::{Finding, Origin, ScanError, redact, redact_tokenish, sha256
 use crate::notebook::{CellMap, is_notebook};
 use crate::rules::Rule;
 use crate::sources::Sink;
-use crate::sources::archive;
 use crate::sources::decode::{DecodedRun, Decoders, utf16_to_utf8};
+use crate::sources::{archive, dataset};
 use crate::ui::{self, Progress};
 
 /// The findings of one chunk, with the chunk's origin.
@@ -113,7 +113,8 @@ impl Sink for Collector<'_> {
         let mut findings = scanned.findings;
         // Lines the origin does not contribute (a staged file's unchanged
         // lines) count only for the content itself, not for its members.
-        findings.retain(|f| f.path != path || origin.covers_line(f.line));
+        // A cell's lines are its own: the origin's lines do not apply.
+        findings.retain(|f| f.path != path || f.record.is_some() || origin.covers_line(f.line));
         if !findings.is_empty() {
             let hit = Hit {
                 origin: origin.clone(),
@@ -327,6 +328,11 @@ impl Scanner {
         out: &mut Scanned,
     ) {
         if self.config.archives {
+            if let Some(table) = dataset::kind(content) {
+                if self.open_table(table, content, path, budget, out) {
+                    return;
+                }
+            }
             if let Some(kind) = archive::kind(content) {
                 if self.open_archive(kind, content, path, depth, budget, out) {
                     return;
@@ -335,6 +341,12 @@ impl Scanner {
                 // bytes are scanned like any file's.
             }
         }
+        self.scan_text(content, path, notebook, &mut out.findings);
+    }
+
+    /// The findings in `content` taken as text (UTF-8, or UTF-16 with a
+    /// byte-order mark), as written and decoded.
+    fn scan_text(&self, content: &[u8], path: &str, notebook: bool, out: &mut Vec<Finding>) {
         let (text, encoding) = match utf16_to_utf8(content) {
             Some((utf8, name)) => (std::borrow::Cow::Owned(utf8), Some(name)),
             None => (std::borrow::Cow::Borrowed(content), None),
@@ -346,7 +358,7 @@ impl Scanner {
                 f.encoding = Some(name.to_string());
             }
         }
-        out.findings.extend(found);
+        out.extend(found);
         if self.config.decode {
             let outer = Located {
                 text: &text,
@@ -356,11 +368,57 @@ impl Scanner {
                 lines: std::cell::RefCell::new(None),
                 chain: encoding.map(str::to_string),
             };
-            let first = out.findings.len();
+            let first = out.len();
             let top = Layer { at: None, depth: 1 };
-            self.decoded(&outer, &text, false, &hits, top, &mut out.findings);
-            drop_repeats(&mut out.findings, first);
+            self.decoded(&outer, &text, false, &hits, top, out);
+            drop_repeats(out, first);
         }
+    }
+
+    /// Reads a Parquet or Arrow file's text cells and scans each, its
+    /// findings placed at their row and column; whether it was a table.
+    /// The cells share the archives' `budget` (`--max-archive-size`); a
+    /// cell over the member limit is left out and noted.
+    fn open_table(
+        &self,
+        table: dataset::Table,
+        content: &[u8],
+        path: &str,
+        budget: &mut u64,
+        out: &mut Scanned,
+    ) -> bool {
+        use crate::finding::{Record, printable};
+        let limits = archive::Limits {
+            member: self.config.max_member_bytes,
+            total: self.config.max_archive_bytes,
+            ratio: self.config.max_archive_ratio,
+        };
+        let mut found = Vec::new();
+        let read = dataset::read(table, content, &limits, budget, &mut |cell| {
+            // Each cell on its own: its places are its own, never compared
+            // with another cell's when repeats are dropped.
+            let mut in_cell = Vec::new();
+            self.scan_text(cell.value, path, false, &mut in_cell);
+            for mut f in in_cell {
+                f.record = Some(Record {
+                    row: cell.row,
+                    column: cell.column.to_string(),
+                });
+                found.push(f);
+            }
+        });
+        if !read.opened {
+            return false;
+        }
+        out.findings.extend(found);
+        for p in read.problems {
+            out.problems.push(ScanError::new(path, printable(&p)));
+        }
+        for (cell, size) in read.skipped {
+            out.skipped
+                .push((format!("{path} {}", printable(&cell)), size));
+        }
+        true
     }
 
     /// Opens an archive and scans its members; whether it gave any. The
@@ -391,6 +449,44 @@ impl Scanner {
             total: self.config.max_archive_bytes,
             ratio: self.config.max_archive_ratio,
         };
+        if archive::is_stream(kind) {
+            // Text is streamed a window of lines at a time; what must be
+            // unpacked whole (a tar, a nested archive, a table, a
+            // notebook, UTF-16) is opened below.
+            let whole = |name: &str, first: &[u8]| {
+                is_notebook(name)
+                    || archive::kind(first).is_some()
+                    || dataset::kind(first).is_some()
+                    || first.starts_with(&[0xff, 0xfe])
+                    || first.starts_with(&[0xfe, 0xff])
+            };
+            let mut found = Vec::new();
+            let streamed = archive::stream(
+                kind,
+                content,
+                path,
+                &limits,
+                budget,
+                &whole,
+                &mut |name, window, first_line| {
+                    let inner = format!("{path}!{}", printable(name));
+                    let mut in_window = Vec::new();
+                    self.scan_text(window, &inner, false, &mut in_window);
+                    for mut f in in_window {
+                        f.line += first_line;
+                        f.end_line += first_line;
+                        found.push(f);
+                    }
+                },
+            );
+            if let Some(streamed) = streamed {
+                out.findings.extend(found);
+                for p in &streamed.problems {
+                    out.problems.push(ScanError::new(path, printable(p)));
+                }
+                return true;
+            }
+        }
         let opened = archive::open(kind, content, path, &limits, budget);
         for p in &opened.problems {
             out.problems.push(ScanError::new(path, printable(p)));
@@ -644,6 +740,7 @@ fn new_finding(
         pull_request: None,
         new: None,
         lfs: None,
+        record: None,
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Filters {
     secrets: HashSet<String>,
     paths: Vec<Gitignore>,
     baseline: HashSet<(String, String, String)>,
+    /// Cells of tables accepted by place (`PATH@row=N[,column=C]`): no
+    /// inline marker can sit in a cell.
+    records: Vec<RecordPlace>,
     /// Paths the user named on the command line: like ripgrep, an ignore
     /// pattern never hides a path named explicitly, nor what is below it.
     roots: Vec<String>,
@@ -64,6 +67,11 @@ impl Filters {
             }
             if line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()) {
                 self.secrets.insert(line.to_ascii_lowercase());
+                continue;
+            }
+            if let Some(place) = RecordPlace::parse(line, root) {
+                self.records
+                    .push(place.map_err(|e| anyhow::anyhow!("{name}:{}: {e}", n + 1))?);
                 continue;
             }
             globs.add_line(None, line).map_err(|e| {
@@ -117,9 +125,65 @@ impl Filters {
         if self.path_ignored(&f.path) {
             return false;
         }
+        if self.records.iter().any(|r| r.covers(f)) {
+            return false;
+        }
         !self
             .baseline
             .contains(&(f.rule_id.clone(), f.secret_sha256.clone(), f.path.clone()))
+    }
+}
+
+/// A cell of a table named in an ignore file:
+/// `[SHA256:]PATH@row=N[,column=C]`.
+struct RecordPlace {
+    secret: Option<String>,
+    /// As findings name it (the ignore file's directory joined in front).
+    paths: [String; 2],
+    row: u64,
+    column: Option<String>,
+}
+
+impl RecordPlace {
+    /// `None` when the line names no record place (a glob); `Some(Err)`
+    /// when it tries and fails.
+    fn parse(line: &str, root: &Path) -> Option<Result<RecordPlace, String>> {
+        let (head, place) = line.rsplit_once("@row=")?;
+        let (secret, path) = match head.split_once(':') {
+            Some((sha, path)) if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                (Some(sha.to_ascii_lowercase()), path)
+            }
+            _ => (None, head),
+        };
+        let (row, column) = match place.split_once(",column=") {
+            Some((row, column)) => (row, Some(column.to_string())),
+            None => (place, None),
+        };
+        let Ok(row) = row.parse::<u64>() else {
+            return Some(Err(format!(
+                "invalid record place '{line}': expected PATH@row=N[,column=C]"
+            )));
+        };
+        let path = path.trim_start_matches("./").to_string();
+        let joined = if root == Path::new(".") || root.as_os_str().is_empty() {
+            path.clone()
+        } else {
+            format!("{}/{path}", crate::sources::display_path(root))
+        };
+        Some(Ok(RecordPlace {
+            secret,
+            paths: [path, joined],
+            row,
+            column,
+        }))
+    }
+
+    fn covers(&self, f: &Finding) -> bool {
+        let Some(r) = &f.record else { return false };
+        r.row == self.row
+            && self.paths.contains(&f.path)
+            && self.column.as_ref().is_none_or(|c| *c == r.column)
+            && self.secret.as_ref().is_none_or(|s| *s == f.secret_sha256)
     }
 }
 
@@ -216,7 +280,35 @@ mod tests {
             pull_request: None,
             new: None,
             lfs: None,
+            record: None,
         }
+    }
+
+    #[test]
+    fn a_record_place_accepts_only_that_cell() {
+        let mut filters = Filters::default();
+        let sha = "b".repeat(64);
+        let text = format!("data/a.parquet@row=3\n{sha}:data/b.parquet@row=7,column=text\n");
+        filters
+            .add_ignore_text(&text, Path::new("."), "ignore")
+            .unwrap();
+        let at = |path: &str, row: u64, column: &str, sha: &str| {
+            let mut f = finding(path, sha);
+            f.record = Some(crate::finding::Record {
+                row,
+                column: column.into(),
+            });
+            filters.keep(&f)
+        };
+        let other = "c".repeat(64);
+        assert!(!at("data/a.parquet", 3, "x", &other));
+        assert!(at("data/a.parquet", 4, "x", &other));
+        assert!(!at("data/b.parquet", 7, "text", &sha));
+        assert!(at("data/b.parquet", 7, "text", &other));
+        assert!(at("data/b.parquet", 7, "title", &sha));
+        assert!(filters.keep(&finding("data/a.parquet", &other)));
+        let bad = Filters::default().add_ignore_text("a.parquet@row=x", Path::new("."), "ignore");
+        assert!(bad.is_err());
     }
 
     #[test]

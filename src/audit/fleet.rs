@@ -98,6 +98,9 @@ pub struct Options {
     pub cache: Option<PathBuf>,
     pub state: Option<PathBuf>,
     pub shard: Option<Shard>,
+    /// `--include converted`: the Hub's generated Parquet export
+    /// (`refs/convert/parquet`) is fetched and audited too.
+    pub converted: bool,
 }
 
 /// A fleet audited: the units of the shard, and what each gave.
@@ -460,11 +463,11 @@ fn git_audit(
             match &options.cache {
                 Some(cache) => {
                     let dir = cache_dir(cache, &unit.repo);
-                    fetch_cached(client, login, url, &dir)?;
+                    fetch_cached(client, login, url, &dir, options.converted)?;
                     (None, dir)
                 }
                 None => {
-                    let dir = clone_with_retries(client, login, url)?;
+                    let dir = clone_with_retries(client, login, url, options.converted)?;
                     let path = dir.path().to_path_buf();
                     (Some(dir), path)
                 }
@@ -547,6 +550,7 @@ fn fetch_cached(
     login: Option<(&str, &str)>,
     url: &str,
     dir: &Path,
+    converted: bool,
 ) -> Result<(), String> {
     let fresh = !dir.exists();
     std::fs::create_dir_all(dir)
@@ -557,7 +561,7 @@ fn fetch_cached(
     {
         return Err(format!("{}: in the cache, but not a clone", dir.display()));
     }
-    let result = with_retries(|| clone_bare(client, login, url, dir));
+    let result = with_retries(|| clone_bare(client, login, url, dir, converted));
     if result.is_err() && fresh {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -569,13 +573,14 @@ fn clone_with_retries(
     client: &Arc<Hub>,
     login: Option<(&str, &str)>,
     url: &str,
+    converted: bool,
 ) -> Result<tempfile::TempDir, String> {
     with_retries(|| {
         let dir = tempfile::Builder::new()
             .prefix("hfleaks-clone-")
             .tempdir()
             .map_err(|e| CloneError::new(format!("cannot create a temporary directory: {e}")))?;
-        clone_bare(client, login, url, dir.path())?;
+        clone_bare(client, login, url, dir.path(), converted)?;
         Ok(dir)
     })
 }

@@ -31,6 +31,7 @@ pub fn options(fleet: &FleetArgs, size: &SizeArgs) -> Result<Options> {
         cache: fleet.cache.clone(),
         state: fleet.state.clone(),
         shard: resolve_shard(fleet)?,
+        converted: false,
     })
 }
 

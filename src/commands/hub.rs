@@ -51,14 +51,30 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
         .map(|t| hub::parse_target(t, &endpoint))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
-    let (included, exclude) = inclusions(&args.include, &args.exclude)?;
+    // `converted` is no kind: named with no kind, the default kinds stay.
+    let named_kinds = args
+        .include
+        .iter()
+        .any(|k| !matches!(k, RepoKindArg::Converted | RepoKindArg::Variables));
+    let mut include = args.include.clone();
+    if !named_kinds {
+        include.extend([
+            RepoKindArg::Models,
+            RepoKindArg::Datasets,
+            RepoKindArg::Spaces,
+            RepoKindArg::Buckets,
+            RepoKindArg::Kernels,
+        ]);
+    }
+    let (included, exclude) = inclusions(&include, &args.exclude)?;
     let kinds: Vec<RepoKind> = RepoKind::HUB
         .into_iter()
         .chain([RepoKind::Bucket, RepoKind::Kernel])
         .filter(|k| included.contains(&kind_arg(*k)))
         .collect();
     let variables = included.contains(&RepoKindArg::Variables);
-    let options = fleet::options(&args.fleet, &args.size)?;
+    let mut options = fleet::options(&args.fleet, &args.size)?;
+    options.converted = included.contains(&RepoKindArg::Converted);
     let token = token_from_env();
     let run = Run::start(config)?;
     let client = Arc::new(Hub::new(endpoint, timeout).patient(RATE_LIMIT_WAIT));

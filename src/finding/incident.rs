@@ -57,6 +57,9 @@ pub struct Place {
     /// `hfleaks hub`: the LFS or Xet object (its oid) whose content holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lfs: Option<String>,
+    /// A Parquet or Arrow file: the cell's row and column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<super::Record>,
 }
 
 /// The exposure window of a token in git history.
@@ -163,6 +166,7 @@ fn incident(
             url: f.url.clone(),
             discussion: f.discussion.as_ref().map(|d| d.num),
             lfs: f.lfs.as_ref().map(|l| l.oid.clone()),
+            record: f.record.clone(),
         })
         .collect();
     let status = verification.map(|v| v.status);
@@ -324,6 +328,7 @@ fn steps(
             comments.iter().filter_map(|p| p.url.clone()).collect(),
         ));
     }
+    out.extend(dataset_steps(places));
     out.extend(storage_steps(places));
     out.extend(variable_steps(places));
     if in_history {
@@ -392,6 +397,45 @@ fn steps(
 
 /// What a token in an LFS object's content or in a bucket file needs
 /// besides: neither goes away with a history rewrite.
+/// Rows of Parquet and Arrow files that hold the token: dropped (or
+/// redacted) and the file written again, since no comment can sit in a
+/// cell to accept it.
+fn dataset_steps(places: &[Place]) -> Vec<Step> {
+    let mut rows: std::collections::BTreeMap<&str, std::collections::BTreeSet<u64>> =
+        Default::default();
+    for p in places {
+        if let Some(r) = &p.record {
+            rows.entry(p.path.as_str()).or_default().insert(r.row);
+        }
+    }
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let commands = rows
+        .iter()
+        .map(|(path, rows)| {
+            let list: Vec<String> = rows.iter().map(u64::to_string).collect();
+            let file = path.rsplit('/').next().unwrap_or(path);
+            if file.ends_with(".parquet") {
+                let py = serde_json::to_string(path).unwrap_or_default();
+                let code = format!(
+                    "import pyarrow.parquet as pq; t = pq.read_table({py}); drop = {{{}}}; \
+                     pq.write_table(t.take([i for i in range(t.num_rows) if i not in drop]), {py})",
+                    list.join(", ")
+                );
+                format!("python3 -c {}", shell_quote(&code))
+            } else {
+                format!("{path}: rows {}", list.join(", "))
+            }
+        })
+        .collect();
+    vec![step(
+        "drop-rows",
+        "Drop or redact the rows that hold it (0-based, as listed), write the file again and push it: the old file stays in the repo's history and storage until purged as below.",
+        commands,
+    )]
+}
+
 fn storage_steps(places: &[Place]) -> Vec<Step> {
     let mut out = Vec::new();
     let mut objects: Vec<String> = places

@@ -94,6 +94,27 @@ pub struct Finding {
     /// (git holds only its pointer), this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lfs: Option<LfsRef>,
+    /// A Parquet or Arrow file: the cell holding the secret (`line` and
+    /// `column` are then its place within the cell's text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
+}
+
+/// A cell of a Parquet or Arrow file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Record {
+    /// 0-based, counted from the file's first row.
+    pub row: u64,
+    /// The leaf column's dotted path as the file names it
+    /// (`messages.list.element.content`).
+    pub column: String,
+}
+
+impl Record {
+    /// `row 1234, column messages.list.element.content`.
+    pub fn display(&self) -> String {
+        format!("row {}, column {}", self.row, printable(&self.column))
+    }
 }
 
 /// An LFS or Xet object: the SHA-256 of its content and its size.
@@ -427,6 +448,7 @@ impl Report {
             (
                 f.repo.clone(),
                 f.path.clone(),
+                f.record.clone(),
                 f.line,
                 f.column,
                 f.rule_id.clone(),

@@ -206,6 +206,11 @@ fn write_incident(
             Some(repo) => format!("{repo}: {}", p.path),
             None => p.path.clone(),
         };
+        // A cell of a table: its row and column, then the place in the cell.
+        let place = match &p.record {
+            Some(r) => format!("{place} {}, cell {}:{}", r.display(), p.line, p.column),
+            None => format!("{place}:{}:{}", p.line, p.column),
+        };
         // A link the report made itself (the Hub's page of the file or the
         // comment); only http(s), so that nothing else can be smuggled in.
         let link = p
@@ -221,10 +226,8 @@ fn write_incident(
             .unwrap_or_default();
         writeln!(
             out,
-            "<tr><td><code>{}:{}:{}</code></td><td><code>{}</code></td><td>{}{link}</td></tr>",
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}{link}</td></tr>",
             esc(&place),
-            p.line,
-            p.column,
             esc(p
                 .commit
                 .as_deref()

@@ -8,9 +8,9 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
-    Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
-    SCHEMA_URL, Sarif, Tool, ToolComponent,
+    ArtifactLocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, SCHEMA_URL, Sarif, Tool, ToolComponent,
 };
 
 use crate::finding::{Finding, Report};
@@ -96,6 +96,9 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
     if let Some(n) = f.pull_request {
         text.push_str(&format!(" (only on pull request #{n}, refs/pr/{n})"));
     }
+    if let Some(r) = &f.record {
+        text.push_str(&format!(" at {}", r.display()));
+    }
     if let Some(url) = &f.url {
         text.push_str(&format!(": {url}"));
     }
@@ -130,18 +133,30 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
         (None, true) => ".git/COMMIT_EDITMSG".to_string(),
         (None, false) => uri_of(file),
     };
-    let region = match member {
-        // Lines of a member mean nothing in the (binary) archive file; they
-        // are in the properties.
-        Some(_) => Region::builder().start_line(1).build(),
-        None => Region::builder()
+    let region = match (member, &f.record) {
+        // Lines of a member or a cell mean nothing in the (binary) archive
+        // or table file; they are in the properties.
+        (Some(_), _) | (_, Some(_)) => Region::builder().start_line(1).build(),
+        (None, None) => Region::builder()
             .start_line(f.line as i64)
             .start_column(f.column as i64)
             .end_line(f.end_line as i64)
             .end_column(f.end_column as i64)
             .build(),
     };
-    let location = Location::builder()
+    // A cell of a table is a logical place inside the file.
+    let logical: Vec<LogicalLocation> = f
+        .record
+        .iter()
+        .map(|r| {
+            LogicalLocation::builder()
+                .name(r.display())
+                .fully_qualified_name(format!("{} {}", f.path, r.display()))
+                .kind("row")
+                .build()
+        })
+        .collect();
+    let mut location = Location::builder()
         .physical_location(
             PhysicalLocation::builder()
                 .artifact_location(
@@ -154,6 +169,9 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
                 .build(),
         )
         .build();
+    if !logical.is_empty() {
+        location.logical_locations = Some(logical);
+    }
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert("secretSha256/v1".to_string(), f.secret_sha256.clone());
     if let Some(c) = &f.commit {
@@ -172,6 +190,10 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
         props.insert("archive_member".into(), json!(member));
         props.insert("member_line".into(), json!(f.line));
     }
+    if f.record.is_some() {
+        props.insert("cell_line".into(), json!(f.line));
+        props.insert("cell_column".into(), json!(f.column));
+    }
     for (key, value) in [
         ("commit", serde_json::to_value(&f.commit)),
         ("at_head", serde_json::to_value(f.at_head)),
@@ -183,6 +205,7 @@ fn result(f: &Finding, rule_index: Option<usize>, rules: &[Rule]) -> SarifResult
         ("url", serde_json::to_value(&f.url)),
         ("discussion", serde_json::to_value(&f.discussion)),
         ("pull_request", serde_json::to_value(f.pull_request)),
+        ("record", serde_json::to_value(&f.record)),
     ] {
         if let Ok(v) = value {
             if !v.is_null() {

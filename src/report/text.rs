@@ -157,15 +157,27 @@ fn write_finding(
     if let Some(repo) = &f.repo {
         place = format!("{}: {place}", printable(&repo.display()));
     }
-    writeln!(
-        out,
-        "{}:{}:{}  {}  {}",
-        style.paint("1", &place),
-        f.line,
-        f.column,
-        style.severity(f.severity),
-        f.rule_id
-    )?;
+    match &f.record {
+        // A cell of a table: its row and column say where; the line and
+        // column are within the cell's text.
+        Some(r) => writeln!(
+            out,
+            "{}  {}  {}  {}",
+            style.paint("1", &place),
+            r.display(),
+            style.severity(f.severity),
+            f.rule_id
+        )?,
+        None => writeln!(
+            out,
+            "{}:{}:{}  {}  {}",
+            style.paint("1", &place),
+            f.line,
+            f.column,
+            style.severity(f.severity),
+            f.rule_id
+        )?,
+    }
     writeln!(
         out,
         "  secret   {}  (sha256 {})",
@@ -189,6 +201,9 @@ fn write_finding(
             "  encoded  {}  (found by decoding it)",
             printable(encoding)
         )?;
+    }
+    if f.record.is_some() {
+        writeln!(out, "  in cell  line {}, column {}", f.line, f.column)?;
     }
     if let Some(nb) = &f.notebook {
         writeln!(out, "  cell     {} ({})", nb.cell, nb.part)?;

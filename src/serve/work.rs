@@ -320,6 +320,7 @@ fn audit_group(shared: &Shared, store: &mut Store, events: &[Event]) -> Result<(
             cache: None,
             state: None,
             shard: None,
+            converted: false,
         };
         let single = audit_one(&shared.scanner, &u, &options, &extras, previous.as_ref());
         // (The audit layer has shown its errors.)

@@ -1,5 +1,6 @@
 //! Archives and compressed files as sources: the members of a zip (and its
-//! family: `.whl`, `.jar`, `.nupkg`), a tar, a gzip file or a `.tar.gz`,
+//! family: `.whl`, `.jar`, `.nupkg`), a tar, a file compressed with gzip,
+//! zstd, bzip2, xz or lz4 (frame format), or a tar so compressed,
 //! recognised by their content (magic bytes), not their names, so that a
 //! blob in git history is opened the same way as a file. Pure and bounded:
 //! nothing is written anywhere; each member is read into memory only up to
@@ -27,6 +28,10 @@ pub enum Kind {
     Zip,
     Gzip,
     Tar,
+    Zstd,
+    Bzip2,
+    Xz,
+    Lz4,
 }
 
 /// The container `content` is, from its first bytes.
@@ -35,6 +40,17 @@ pub fn kind(content: &[u8]) -> Option<Kind> {
         Some(Kind::Zip)
     } else if content.starts_with(&[0x1f, 0x8b]) {
         Some(Kind::Gzip)
+    } else if content.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(Kind::Zstd)
+    } else if content.len() >= 4
+        && content.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&content[3])
+    {
+        Some(Kind::Bzip2)
+    } else if content.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Some(Kind::Xz)
+    } else if content.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        Some(Kind::Lz4)
     } else if content.len() >= 262 && &content[257..262] == b"ustar" {
         Some(Kind::Tar)
     } else {
@@ -88,46 +104,209 @@ fn open_into(kind: Kind, content: &[u8], name: &str, budget: &mut Budget, opened
         Kind::Zip => zip_members(content, budget, opened),
         Kind::Tar => tar_members(content, budget, opened),
         Kind::Gzip => {
-            let mut decoder = flate2::read::MultiGzDecoder::new(content);
+            let decoder = flate2::read::MultiGzDecoder::new(content);
             let inner_name = decoder
                 .header()
                 .and_then(|h| h.filename())
                 .map(|f| String::from_utf8_lossy(f).into_owned());
-            let (data, problem) = budget.read(&mut decoder, content.len() as u64);
-            let unreadable = problem.is_some() && data.as_ref().is_some_and(Vec::is_empty);
-            if let Some(p) = problem {
-                opened.problems.push(p);
-            }
-            match data {
-                // Nothing came out: not gzip after all (the caller scans it as bytes).
-                _ if unreadable => {}
-                Some(data) if self::kind(&data) == Some(Kind::Tar) => {
-                    tar_members(&data, budget, opened);
-                }
-                Some(data) => opened.members.push(Member {
-                    name: inner_name.unwrap_or_else(|| gunzipped_name(name)),
-                    data,
-                }),
-                None => opened.skipped.push((
-                    inner_name.unwrap_or_else(|| gunzipped_name(name)),
-                    limits.member,
-                )),
-            }
+            let name = inner_name.unwrap_or_else(|| unpacked_name(name));
+            one_stream(decoder, content, name, budget, opened);
+        }
+        Kind::Zstd => match zstd::stream::read::Decoder::with_buffer(content) {
+            Ok(decoder) => one_stream(decoder, content, unpacked_name(name), budget, opened),
+            Err(e) => opened
+                .problems
+                .push(format!("cannot read zstd stream: {e}")),
+        },
+        Kind::Bzip2 => {
+            let decoder = bzip2::read::MultiBzDecoder::new(content);
+            one_stream(decoder, content, unpacked_name(name), budget, opened);
+        }
+        Kind::Xz => {
+            let decoder = liblzma::read::XzDecoder::new_multi_decoder(content);
+            one_stream(decoder, content, unpacked_name(name), budget, opened);
+        }
+        Kind::Lz4 => {
+            let decoder = lz4_flex::frame::FrameDecoder::new(content);
+            one_stream(decoder, content, unpacked_name(name), budget, opened);
         }
     }
 }
 
-/// `notes.txt.gz` → `notes.txt`; `x.tgz` → `x.tar`; otherwise the last
-/// path component.
-fn gunzipped_name(name: &str) -> String {
+/// A compressed file read as a stream: each window of whole lines of its
+/// one member, in order, with the 0-based number of the window's first line.
+/// Memory stays near one window whatever the member's size, so the member
+/// limit (which bounds what is read whole) does not apply; the ratio and
+/// the shared total do, each stopping the stream with a problem once what
+/// came before was handed on.
+pub struct Streamed {
+    /// The member's name (`train.jsonl` of `train.jsonl.zst`).
+    pub name: String,
+    pub problems: Vec<String>,
+}
+
+/// Bytes decompressed before a window is handed on (cut at its last line
+/// end; a line longer than twice this is handed on in pieces).
+pub const WINDOW: usize = 4 << 20;
+
+/// Whether `kind` is one compressed stream (not a container of members).
+pub fn is_stream(kind: Kind) -> bool {
+    !matches!(kind, Kind::Zip | Kind::Tar)
+}
+
+/// Streams the member of `content` (a compressed file of `kind`, named
+/// `name`) window by window into `each`, unless its first bytes are
+/// something [`open`] must unpack whole (`whole` says which: a tar, a
+/// nested archive, a table, a notebook by its name): then `None`, and nothing was taken from
+/// `left`. `None` too when nothing decompresses (not compressed after all).
+pub fn stream(
+    kind: Kind,
+    content: &[u8],
+    name: &str,
+    limits: &Limits,
+    left: &mut u64,
+    whole: &dyn Fn(&str, &[u8]) -> bool,
+    each: &mut dyn FnMut(&str, &[u8], usize),
+) -> Option<Streamed> {
+    let mut inner_name = None;
+    let mut decoder: Box<dyn Read + '_> = match kind {
+        Kind::Gzip => {
+            let d = flate2::read::MultiGzDecoder::new(content);
+            inner_name = d
+                .header()
+                .and_then(|h| h.filename())
+                .map(|f| String::from_utf8_lossy(f).into_owned());
+            Box::new(d)
+        }
+        Kind::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(content).ok()?),
+        Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(content)),
+        Kind::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(content)),
+        Kind::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(content)),
+        Kind::Zip | Kind::Tar => return None,
+    };
+    let mut streamed = Streamed {
+        name: inner_name.unwrap_or_else(|| unpacked_name(name)),
+        problems: Vec::new(),
+    };
+    const CHECK_AFTER: u64 = 1 << 20;
+    let mut buf: Vec<u8> = Vec::with_capacity(WINDOW + 64 * 1024);
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    let mut first_line = 0usize;
+    let mut started = false;
+    let mut ended = false;
+    let mut target = WINDOW;
+    while !ended {
+        // Fill a window (or reach the end, or a bound).
+        while buf.len() < target {
+            let n = match decoder.read(&mut chunk) {
+                Ok(0) => {
+                    ended = true;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    if !started && buf.is_empty() {
+                        return None;
+                    }
+                    streamed.problems.push(format!("truncated or corrupt: {e}"));
+                    ended = true;
+                    break;
+                }
+            };
+            total += n as u64;
+            let stop = if total > CHECK_AFTER
+                && total > (content.len() as u64).max(1).saturating_mul(limits.ratio)
+            {
+                Some(format!(
+                    "stopped reading: it expands more than {}× (a decompression bomb?)",
+                    limits.ratio
+                ))
+            } else if (buf.len() + n) as u64 > *left {
+                Some(format!(
+                    "stopped reading: the archive expands to more than {} bytes",
+                    limits.total
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = stop {
+                streamed.problems.push(problem);
+                ended = true;
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        if !started {
+            if whole(&streamed.name, &buf) {
+                return None;
+            }
+            started = true;
+        }
+        // Hand on whole lines; keep a partial last line for the next window
+        // unless the stream ended or the line is far too long.
+        let cut = if ended {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(nl) => nl + 1,
+                None if buf.len() >= 2 * WINDOW => buf.len(),
+                None => {
+                    target = 2 * WINDOW;
+                    continue;
+                }
+            }
+        };
+        target = WINDOW;
+        if cut > 0 {
+            each(&streamed.name, &buf[..cut], first_line);
+            first_line += memchr::memchr_iter(b'\n', &buf[..cut]).count();
+            *left -= (cut as u64).min(*left);
+            buf.drain(..cut);
+        }
+    }
+    Some(streamed)
+}
+
+/// The one member of a compressed file (or the members of the tar it
+/// holds), read from `decoder` over the `content` bytes.
+fn one_stream(
+    mut decoder: impl Read,
+    content: &[u8],
+    name: String,
+    budget: &mut Budget,
+    opened: &mut Opened,
+) {
+    let limits = budget.limits;
+    let (data, problem) = budget.read(&mut decoder, content.len() as u64);
+    let unreadable = problem.is_some() && data.as_ref().is_some_and(Vec::is_empty);
+    if let Some(p) = problem {
+        opened.problems.push(p);
+    }
+    match data {
+        // Nothing came out: not compressed after all (the caller scans it as bytes).
+        _ if unreadable => {}
+        Some(data) if self::kind(&data) == Some(Kind::Tar) => {
+            tar_members(&data, budget, opened);
+        }
+        Some(data) => opened.members.push(Member { name, data }),
+        None => opened.skipped.push((name, limits.member)),
+    }
+}
+
+/// `notes.txt.gz` → `notes.txt`, `train.jsonl.zst` → `train.jsonl`;
+/// `x.tgz` → `x.tar`; otherwise the last path component.
+fn unpacked_name(name: &str) -> String {
     let base = name.rsplit(['/', '!']).next().unwrap_or(name);
     if let Some(stem) = base.strip_suffix(".tgz") {
-        format!("{stem}.tar")
-    } else if let Some(stem) = base.strip_suffix(".gz") {
-        stem.to_string()
-    } else {
-        base.to_string()
+        return format!("{stem}.tar");
     }
+    [".gz", ".zst", ".zstd", ".bz2", ".xz", ".lz4"]
+        .iter()
+        .find_map(|ext| base.strip_suffix(ext))
+        .unwrap_or(base)
+        .to_string()
 }
 
 /// The bytes an archive may still expand to, and how members are read.

@@ -5,6 +5,7 @@
 //! that feeds a `Sink`, and a new `Origin` variant if none fits.
 
 pub mod archive;
+pub mod dataset;
 pub mod decode;
 pub mod dir;
 pub mod git;

@@ -33,7 +33,7 @@ pub fn revoke_public(hub: &Hub, tokens: &[String]) -> Vec<(usize, Result<(), Str
 pub fn revoke_in_org(hub: &Hub, org: &str, admin: &str, token: &str) -> Result<(), String> {
     let url = hub.endpoint().url(&format!(
         "/api/organizations/{}/settings/tokens/revoke",
-        percent_encoding::utf8_percent_encode(org, percent_encoding::NON_ALPHANUMERIC)
+        crate::sources::hub::encode(org)
     ));
     let r = hub.post_json(&url, Some(admin), &json!({ "token": token }))?;
     accepted(r.status, &r.error_message, &[token, admin])

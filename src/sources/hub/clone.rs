@@ -8,8 +8,9 @@
 //!
 //! Refs fetched: branches, tags and `refs/pr/*` (a pull request's commits
 //! can hold what a squash-merge left out of main); not `refs/convert/*`
-//! (the Hub's generated Parquet and DuckDB exports). LFS and Xet files are
-//! pointers in git, and only the pointers are fetched.
+//! (the Hub's generated Parquet and DuckDB exports) unless asked for
+//! (`--include converted`). LFS and Xet files are pointers in git, and
+//! only the pointers are fetched.
 
 use std::io::{self, BufRead, BufReader, Cursor, Read, Write};
 use std::path::Path;
@@ -28,6 +29,10 @@ pub const REFSPECS: [&str; 3] = [
     "+refs/tags/*:refs/tags/*",
     "+refs/pr/*:refs/pr/*",
 ];
+
+/// The dataset viewer's generated Parquet export (`refs/convert/parquet`),
+/// fetched only on request: it repeats the owner's data, converted.
+pub const CONVERTED_REFSPEC: &str = "+refs/convert/parquet:refs/convert/parquet";
 
 /// The user name the Hub's git clients send with a token as password.
 pub const HUB_GIT_USER: &str = "hf_user";
@@ -61,12 +66,14 @@ impl std::fmt::Display for CloneError {
 /// the refs the remote no longer has; then points HEAD at the remote's
 /// default branch. `login` is HTTP Basic's user and password, sent only to
 /// the client's endpoint. `Err` says why, in words a person can act on
-/// (not found or private, gated, a broken or cut-off pack).
+/// (not found or private, gated, a broken or cut-off pack). `converted`:
+/// fetch `refs/convert/parquet` too.
 pub fn clone_bare(
     client: &Arc<Hub>,
     login: Option<(&str, &str)>,
     url: &str,
     into: &Path,
+    converted: bool,
 ) -> Result<(), CloneError> {
     let failure = Arc::new(Mutex::new(None));
     let http = HubHttp {
@@ -74,7 +81,11 @@ pub fn clone_bare(
         login: login.map(|(u, p)| (u.to_string(), p.to_string())),
         failure: failure.clone(),
     };
-    let result = fetch(http, url, into);
+    let mut refspecs = REFSPECS.to_vec();
+    if converted {
+        refspecs.push(CONVERTED_REFSPEC);
+    }
+    let result = fetch(http, url, into, &refspecs);
     result.map_err(|e| {
         // The HTTP layer's own words are clearer than gix's chain.
         failure
@@ -85,7 +96,7 @@ pub fn clone_bare(
     })
 }
 
-fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), CloneError> {
+fn fetch(http: HubHttp, url: &str, into: &Path, refspecs: &[&str]) -> Result<(), CloneError> {
     let fail = |msg: String| CloneError::new(msg);
     let existing = into.join("HEAD").is_file();
     let git = if existing {
@@ -95,7 +106,7 @@ fn fetch(http: HubHttp, url: &str, into: &Path) -> Result<(), CloneError> {
     };
     let remote = git
         .remote_at_without_url_rewrite(url)
-        .and_then(|r| r.with_refspecs(REFSPECS, gix::remote::Direction::Fetch))
+        .and_then(|r| r.with_refspecs(refspecs.iter().copied(), gix::remote::Direction::Fetch))
         .map_err(|e| fail(format!("bad clone URL: {e}")))?;
     let parsed = gix::url::parse(gix::bstr::BStr::new(url))
         .map_err(|e| fail(format!("bad clone URL: {e}")))?;

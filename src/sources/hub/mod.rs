@@ -231,17 +231,22 @@ fn pages_unless<T: serde::de::DeserializeOwned>(
 /// A path percent-encoded for a URL, its `/` kept (as the Hub's links
 /// and `resolve` URLs write it).
 pub fn encode_path(text: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+    const PATH: &percent_encoding::AsciiSet = &UNRESERVED.remove(b'/');
+    percent_encoding::utf8_percent_encode(text, PATH).to_string()
 }
 
-fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+/// What a URL must percent-encode: everything but RFC 3986's unreserved
+/// characters (`A–Z a–z 0–9 - . _ ~`), as huggingface_hub's `quote(…,
+/// safe="")` does; an owner `acme-ml` stays `acme-ml`.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// One path segment or query value (an owner, an org) percent-encoded.
+pub fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
 /// `/api/{kind}s/NS/NAME`.
@@ -316,6 +321,14 @@ mod tests {
 
     fn parse_target(text: &str) -> Result<Target, String> {
         super::parse_target(text, &Endpoint::parse("https://huggingface.co").unwrap())
+    }
+
+    #[test]
+    fn unreserved_characters_are_never_encoded() {
+        assert_eq!(encode("acme-ml_2.x~y"), "acme-ml_2.x~y");
+        assert_eq!(encode("a b/c?"), "a%20b%2Fc%3F");
+        assert_eq!(encode_path("data/train-0.parquet"), "data/train-0.parquet");
+        assert_eq!(encode_path("a b#c"), "a%20b%23c");
     }
 
     #[test]
