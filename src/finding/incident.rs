@@ -577,6 +577,7 @@ mod tests {
             url: Some(format!("https://huggingface.co/{repo}/settings")),
             discussion: None,
             lfs: None,
+            record: None,
         };
         let steps = variable_steps(&[
             place("spaces/acme/demo", "variables/HF_TOKEN"),
