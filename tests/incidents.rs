@@ -176,6 +176,7 @@ fn a_live_token_is_revoked_within_2_s_and_a_dead_one_becomes_inactive_unrevoked(
     let a = alert_of(&s.sink, &live);
     assert_eq!(a["type"], "finding.new");
     assert_eq!(a["incident"]["state"], "revoked", "{a}");
+    assert!(a["text"].as_str().unwrap().ends_with(": revoked]"), "{a}");
     let d = alert_of(&s.sink, &dead);
     assert_eq!(d["incident"]["state"], "inactive", "{d}");
     assert!(
@@ -370,6 +371,15 @@ fn an_operator_revoke_reads_the_token_again_and_reaches_the_revoke_endpoint() {
     );
     assert_eq!(list["incidents"].as_array().unwrap().len(), 1);
     assert_eq!(list["next"], Value::Null);
+    for (query, n) in [("repo=models/acme/app", 1), ("repo=acme/other", 0)] {
+        let (_, list) = api(
+            &serve,
+            "GET",
+            &format!("/api/incidents?{query}"),
+            &Value::Null,
+        );
+        assert_eq!(list["incidents"].as_array().unwrap().len(), n, "{query}");
+    }
     assert_eq!(
         api(&serve, "GET", "/api/incidents?state=gone", &Value::Null).0,
         400

@@ -32,6 +32,8 @@ const MAX_FORM: usize = 64 * 1024;
 const PAGE: usize = 50;
 /// The session cookie's name.
 const COOKIE: &str = "hfleaks_session";
+/// The pause before a wrong sign-in (or a wrong bearer token) is answered.
+const FAILED_SIGN_IN_PAUSE: Duration = Duration::from_millis(250);
 
 const DASHBOARD: &str = include_str!("dashboard.html");
 const SIGNIN: &str = include_str!("signin.html");
@@ -256,6 +258,8 @@ async fn route(req: Request<Incoming>, app: &App, admin: &str, path: &str) -> An
             };
             let token = form_field(&body, "token").unwrap_or_default();
             if token.is_empty() || !same(token.trim(), admin) {
+                // Slows guessing; the token is long and random anyway.
+                tokio::time::sleep(FAILED_SIGN_IN_PAUSE).await;
                 return signin_page(401, "That is not the admin token.");
             }
             let (id, _) = app.sessions.open();
@@ -281,7 +285,12 @@ async fn route(req: Request<Incoming>, app: &App, admin: &str, path: &str) -> An
 async fn api(req: Request<Incoming>, app: &App, admin: &str, path: &str, method: Method) -> Answer {
     let credential = match credential(&req, app, admin) {
         Ok(c) => c,
-        Err(a) => return a,
+        Err(a) => {
+            if a.status() == StatusCode::FORBIDDEN {
+                tokio::time::sleep(FAILED_SIGN_IN_PAUSE).await;
+            }
+            return a;
+        }
     };
     if method != Method::GET {
         if let Credential::Session(csrf) = &credential {

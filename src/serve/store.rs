@@ -748,9 +748,20 @@ fn load_incident(conn: &Connection, column: &str, value: &str) -> Result<Option<
 }
 
 fn save_incident(conn: &Connection, i: &Incident) -> Result<(), String> {
+    // Each place's repo as reports name it, its id, and TYPEs/NS/NAME:
+    // `?repo=` takes any of them.
     let mut repos = String::from("\n");
     for p in &i.places {
-        repos.push_str(&format!("{}\n{}\n", p.repo.display(), p.repo.id));
+        let kind = serde_json::to_value(p.repo.kind)
+            .ok()
+            .and_then(|k| k.as_str().map(str::to_string))
+            .unwrap_or_default();
+        repos.push_str(&format!(
+            "{}\n{}\n{kind}s/{}\n",
+            p.repo.display(),
+            p.repo.id,
+            p.repo.id
+        ));
     }
     let doc = serde_json::to_string(i).map_err(|e| e.to_string())?;
     conn.execute(
@@ -863,6 +874,10 @@ fn apply_op(
     }
     let mut v: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
     v["incident"] = json!({"id": i.id, "state": i.state.as_str()});
+    // The one-line text says it too (what a chat shows).
+    if let Some(text) = v["text"].as_str() {
+        v["text"] = json!(format!("{text} [incident {}: {}]", i.id, i.state.as_str()));
+    }
     Ok(Some(v.to_string()))
 }
 
