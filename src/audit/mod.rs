@@ -12,4 +12,5 @@ pub mod fleet;
 pub mod git;
 pub mod hub;
 pub mod storage;
+pub mod targets;
 pub mod variables;

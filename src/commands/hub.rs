@@ -8,7 +8,6 @@
 //! listing, cloning and reading are in `sources::hub`; this file turns the
 //! arguments into that audit.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,12 +22,12 @@ use crate::audit::fleet::{Extras, Unit};
 use crate::audit::hub::{DISCUSSION_REQUESTS_PER_JOB, HubExtras, WithoutVariables};
 use crate::audit::storage::BucketLimits;
 use crate::cli::{HubAuditArgs, RepoKindArg};
-use crate::finding::{RepoKind, RepoRef, ScanError, ScanKind};
+use crate::finding::{RepoKind, ScanError, ScanKind};
 use crate::http::Hub;
+use crate::sources::hub;
 use crate::sources::hub::clone::HUB_GIT_USER;
 use crate::sources::hub::content::{DOWNLOADS_PER_JOB, Downloader};
 use crate::sources::hub::discussions;
-use crate::sources::hub::{self, HubRepo, Target};
 use crate::ui;
 
 /// The environment variables a token is read from, in order (as
@@ -80,7 +79,8 @@ pub fn run(args: HubAuditArgs) -> Result<i32> {
     let client = Arc::new(Hub::new(endpoint, timeout).patient(RATE_LIMIT_WAIT));
 
     let (repos, empty_owners, listing_errors) =
-        list_targets(&client, token.as_deref(), &targets, &kinds, &exclude)?;
+        audit::targets::list_targets(&client, token.as_deref(), &targets, &kinds, &exclude)
+            .map_err(anyhow::Error::msg)?;
     if token.is_none() {
         ui::note(
             "no HF_TOKEN set: public repos only (private and gated repos need a token that can read them)",
@@ -190,78 +190,10 @@ fn exclusions(globs: &[String]) -> Result<GlobSet> {
     Ok(set.build()?)
 }
 
-/// The repos the targets name, each once, in a stable order: an owner's
-/// repos and buckets of the included kinds (every page), and the repos
-/// named. A repo listing that fails stops the run: a partial list is never
-/// audited. A bucket listing that fails is an error and the run goes on
-/// (the repos are all there); a kernel listing the Hub does not answer
-/// (404, 400: the endpoint is undocumented) is a note. Also the owners whose listings were all
-/// empty (a mistyped name looks like that).
-type Listed = (Vec<HubRepo>, Vec<String>, Vec<ScanError>);
-
-fn list_targets(
-    client: &Hub,
-    token: Option<&str>,
-    targets: &[Target],
-    kinds: &[RepoKind],
-    exclude: &GlobSet,
-) -> Result<Listed> {
-    let mut repos: BTreeMap<RepoRef, HubRepo> = BTreeMap::new();
-    let mut empty = Vec::new();
-    let mut errors = Vec::new();
-    for target in targets {
-        match target {
-            Target::Owner(owner) => {
-                let mut any = false;
-                for &kind in kinds {
-                    let listed = match kind {
-                        RepoKind::Kernel => hub::list_kernels(client, token, owner),
-                        _ => hub::list_owner(client, token, owner, kind).map(Some),
-                    };
-                    let listed = match listed {
-                        Ok(Some(l)) => l,
-                        Ok(None) => {
-                            ui::note(format!(
-                                "{owner}: the Hub does not list kernel repos here \
-                                 (/api/kernels?author= answered 404 or 400): name them as kernels/NS/NAME"
-                            ));
-                            continue;
-                        }
-                        Err(e) if kind == RepoKind::Bucket => {
-                            let e = ScanError::new(owner.clone(), e);
-                            ui::error(&e);
-                            errors.push(e);
-                            continue;
-                        }
-                        Err(e) => anyhow::bail!("{owner}: {e}"),
-                    };
-                    any |= !listed.is_empty();
-                    for r in listed {
-                        repos.entry(r.repo.clone()).or_insert(r);
-                    }
-                }
-                if !any {
-                    empty.push(owner.clone());
-                }
-            }
-            Target::Repo(repo) => {
-                repos.entry(repo.clone()).or_insert(HubRepo {
-                    repo: repo.clone(),
-                    private: false,
-                });
-            }
-        }
-    }
-    let kept = repos
-        .into_values()
-        .filter(|r| !exclude.is_match(&r.repo.id) && !exclude.is_match(r.repo.display()))
-        .collect();
-    Ok((kept, empty, errors))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::RepoRef;
 
     #[test]
     fn excludes_match_ids_with_or_without_their_kind() {

@@ -7,6 +7,7 @@
 pub use crate::http as client;
 pub mod exposure;
 pub mod revoke;
+pub mod targets;
 pub mod whoami;
 
 use std::collections::HashMap;
