@@ -130,6 +130,17 @@ fn assert_nothing_raw(s: &Setup, serve: &Serve, token: &str) {
     }
 }
 
+/// Delivers `payload`, waits for `token`'s one alert, and returns the id
+/// of its incident.
+fn alerted_incident(s: &Setup, serve: &Serve, payload: &Value, token: &str) -> String {
+    serve.accept(payload);
+    assert!(eventually(LONG, || alerts_for(&s.sink, token).len() == 1));
+    incident_of(serve, token)["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn alert_of(sink: &AlertSink, token: &str) -> Value {
     let found = alerts_for(sink, token);
     assert_eq!(found.len(), 1, "{found:?}");
@@ -271,12 +282,7 @@ fn accept_needs_a_reason_and_then_a_new_place_is_recorded_not_alerted() {
     let mut s = setup(&[], json!({}));
     let serve = s.serve().start();
     let payload = s.push(&[("a.py", &format!("T = \"{token}\"\n"))]);
-    serve.accept(&payload);
-    assert!(eventually(LONG, || alerts_for(&s.sink, &token).len() == 1));
-    let id = incident_of(&serve, &token)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = alerted_incident(&s, &serve, &payload, &token);
     let path = format!("/api/incidents/{id}/accept");
     assert_eq!(api(&serve, "POST", &path, &json!({})).0, 400);
     assert_eq!(api(&serve, "POST", &path, &json!({"reason": "  "})).0, 400);
@@ -328,12 +334,7 @@ fn an_operator_revoke_reads_the_token_again_and_reaches_the_revoke_endpoint() {
     let mut s = setup(&[&live], json!({}));
     let serve = s.serve().arg("--verify").start();
     let payload = s.push(&[("deep/k.py", &format!("K = \"{live}\"\n"))]);
-    serve.accept(&payload);
-    assert!(eventually(LONG, || alerts_for(&s.sink, &live).len() == 1));
-    let id = incident_of(&serve, &live)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = alerted_incident(&s, &serve, &payload, &live);
     assert!(s.revoked().is_empty());
     let (status, i) = api(
         &serve,
@@ -520,12 +521,7 @@ fn a_token_whose_places_are_gone_stays_open_with_a_note() {
     let mut s = setup(&[&live], json!({}));
     let serve = s.serve().arg("--verify").start();
     let payload = s.push(&[("k.py", &format!("K = \"{live}\"\n"))]);
-    serve.accept(&payload);
-    assert!(eventually(LONG, || alerts_for(&s.sink, &live).len() == 1));
-    let id = incident_of(&serve, &live)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = alerted_incident(&s, &serve, &payload, &live);
     // The repo is deleted on the Hub: no place can be read again.
     std::fs::remove_dir_all(s.root.path().join("git/models/acme/app.git")).unwrap();
     let (status, answer) = api(

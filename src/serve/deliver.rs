@@ -20,12 +20,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Delivers the outbox's alerts to `url` until SIGTERM.
 pub fn run(shared: &Shared, url: &str) {
-    let store = match Store::open(&shared.config.db) {
-        Ok(s) => s,
-        Err(e) => {
-            ui::error(&ScanError::new("serve", e));
-            return;
-        }
+    let Some(store) = shared.open_store() else {
+        return;
     };
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(ATTEMPT_TIMEOUT))

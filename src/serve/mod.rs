@@ -210,6 +210,15 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// A database connection of a thread's own; `None` (the error shown)
+    /// when it cannot be opened, and the thread then ends (`/healthz`
+    /// names it).
+    fn open_store(&self) -> Option<store::Store> {
+        store::Store::open(&self.config.db)
+            .map_err(|e| ui::error(&crate::finding::ScanError::new("serve", e)))
+            .ok()
+    }
+
     fn notify(&self) {
         let (lock, cv) = &self.wake;
         *lock.lock().unwrap_or_else(|p| p.into_inner()) += 1;

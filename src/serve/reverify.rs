@@ -44,12 +44,8 @@ pub enum Refusal {
 
 /// Runs the periodic re-verification until SIGTERM (with `--verify`).
 pub fn run(shared: &Shared) {
-    let mut store = match Store::open(&shared.config.db) {
-        Ok(s) => s,
-        Err(e) => {
-            ui::error(&ScanError::new("serve", e));
-            return;
-        }
+    let Some(mut store) = shared.open_store() else {
+        return;
     };
     let every = shared.config.reverify_every;
     let mut next = Instant::now() + every;

@@ -40,12 +40,8 @@ const RETRY_BASE: Duration = Duration::from_secs(1);
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(300);
 
 pub fn run(shared: &Shared) {
-    let mut store = match Store::open(&shared.config.db) {
-        Ok(s) => s,
-        Err(e) => {
-            ui::error(&ScanError::new("serve", e));
-            return;
-        }
+    let Some(mut store) = shared.open_store() else {
+        return;
     };
     let mut seen = 0u64;
     while !shared.stop.load(Ordering::Relaxed) {
