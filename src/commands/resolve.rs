@@ -127,8 +127,8 @@ fn is_true(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use clap::Parser;
+    use std::path::PathBuf;
 
     fn args(extra: &[&str]) -> ReportArgs {
         #[derive(Parser)]
